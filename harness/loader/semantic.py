@@ -1,0 +1,380 @@
+"""Second pass: build the frozen model from schema-valid data, then check meaning.
+
+Meaning = references resolve, ports don't clash, sizes parse, and the AWS rules of harness/aws/limits.py hold.
+"""
+from __future__ import annotations
+
+from harness.aws import limits
+from harness.errors import Problem
+from harness.loader.schema import did_you_mean
+from harness.loader.yamlmarks import Mark
+from harness.model import (
+    Aws, HealthCheckRule, Healthcheck, Image, KafkaUser, Lightsail, Placement, Port, Resources, Secret, Service,
+    Tenant, Topic, Topology, Volume, freeze, parse_size, references, size_hint,
+)
+
+
+def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology, list[Problem]]:
+    problems: list[Problem] = []
+    flat_marks = {k: (m.line, m.col) for k, m in marks.items()}
+
+    def bad(key: str, message: str, hint: str) -> None:
+        line, col = flat_marks.get(key, flat_marks.get("", (1, 1)))
+        problems.append(Problem(file, line, col, key, message, hint))
+
+    images = {
+        name: Image(name, spec["ref"], spec.get("build", ""), spec.get("standin", ""), f"images.{name}")
+        for name, spec in data.get("images", {}).items()
+    }
+    services = []
+    for name, spec in data["services"].items():
+        key = f"services.{name}"
+        image = images.get(spec["image"]) or Image(spec["image"], "", "", "", f"{key}.image")
+        ports = tuple(
+            Port(p["name"], p["port"], p.get("protocol", "tcp"), bool(p.get("publish", False)), f"{key}.ports[{i}]")
+            for i, p in enumerate(spec.get("ports", []))
+        )
+        volumes = []
+        for i, v in enumerate(spec.get("volumes", [])):
+            size = None
+            if "size" in v:
+                size = parse_size(v["size"])
+                if size is None:
+                    bad(f"{key}.volumes[{i}].size", f"'{v['size']}' is not a size", size_hint(v["size"]))
+            volumes.append(Volume(v["name"], v["path"], size, f"{key}.volumes[{i}]"))
+        resources = None
+        if "resources" in spec:
+            r = spec["resources"]
+            mem = parse_size(r["memory"])
+            if mem is None:
+                bad(f"{key}.resources.memory", f"'{r['memory']}' is not a size", size_hint(r["memory"]))
+                mem = 0
+            resources = Resources(float(r["cpu"]), mem // (1 << 20), f"{key}.resources")
+        hc = None
+        if "healthcheck" in spec:
+            h = spec["healthcheck"]
+            if "http" in h:
+                hc = Healthcheck("http", path=h["http"]["path"], port=h["http"]["port"], key=f"{key}.healthcheck.http")
+            elif "command" in h:
+                hc = Healthcheck("command", command=tuple(h["command"]), key=f"{key}.healthcheck.command")
+            else:
+                hc = Healthcheck("tcp", port=h["tcp"], key=f"{key}.healthcheck.tcp")
+        placement = {}
+        for target, p in spec.get("placement", {}).items():
+            pkey = f"{key}.placement.{target}"
+            if isinstance(p, str):
+                p = {"kind": p}
+            placement[target] = Placement(
+                kind=p["kind"], key=pkey, capacity=p.get("capacity", "on-demand"),
+                stop_timeout_seconds=p.get("stop_timeout_seconds", 30),
+                volume_lifecycle=p.get("volume_lifecycle", "service-managed"), cpu=p.get("cpu"),
+                memory=p.get("memory"), instance_class=p.get("instance_class", ""),
+                engine_version=p.get("engine_version", ""), storage_gb=p.get("storage_gb", 20),
+                host=p.get("host", ""), note=p.get("note", ""),
+            )
+        services.append(Service(
+            name=name, role=spec["role"], image=image, command=tuple(str(c) for c in spec.get("command", [])),
+            ports=ports, env=tuple((k, _text(v)) for k, v in spec.get("env", {}).items()),
+            secrets=tuple(spec.get("secrets", {}).items()), secrets_as=spec.get("secrets_as", "file"),
+            volumes=tuple(volumes), resources=resources, healthcheck=hc,
+            depends_on=tuple(spec.get("depends_on", [])), placement=freeze(placement), key=key,
+        ))
+
+    aws_data = data.get("aws", {})
+    lightsail = None
+    if "lightsail" in aws_data:
+        ls = aws_data["lightsail"]
+        pe = ls.get("public_endpoint", {})
+        hc = pe.get("health_check", {})
+        defaults = HealthCheckRule()
+        lightsail = Lightsail(
+            service=ls["service"], power=ls["power"], scale=ls["scale"], vpc_peering=bool(ls.get("vpc_peering", False)),
+            public_container=pe.get("container", ""), public_port=pe.get("port", ""),
+            health_check=HealthCheckRule(**{f: hc.get(f, getattr(defaults, f)) for f in defaults.__dataclass_fields__}),
+            key="aws.lightsail",
+        )
+    aws = Aws(
+        region=aws_data.get("region", "us-east-1"), account_id=aws_data.get("account_id", "000000000000"),
+        lightsail=lightsail, ecs_cluster=aws_data.get("ecs", {}).get("cluster", f"{data['project']}"),
+        namespace=aws_data.get("ecs", {}).get("namespace", f"{data['project']}.internal"),
+        rds_identifier=aws_data.get("rds", {}).get("identifier", f"{data['project']}-postgres"),
+        rds_endpoint_hash=aws_data.get("rds", {}).get("endpoint_hash", "c0ffee0000"),
+    )
+    kafka = data.get("kafka", {"mechanism": "SCRAM-SHA-256", "users": []})
+    topology = Topology(
+        project=data["project"],
+        services=tuple(services),
+        images=freeze(images),
+        tenants=tuple(Tenant(t["id"], t.get("name", t["id"]), f"tenants[{i}]") for i, t in enumerate(data["tenants"])),
+        topics=tuple(Topic(t["name"], t["partitions"], t.get("replication", 1), t.get("key", ""), f"topics[{i}]")
+                     for i, t in enumerate(data.get("topics", []))),
+        kafka_mechanism=kafka["mechanism"],
+        kafka_users=tuple(KafkaUser(u["name"], u["password_secret"], bool(u.get("superuser", False)), f"kafka.users[{i}]")
+                          for i, u in enumerate(kafka["users"])),
+        secrets=freeze({n: Secret(n, (s or {}).get("description", ""), (s or {}).get("template", ""), f"secrets.{n}")
+                        for n, s in data.get("secrets", {}).items()}),
+        aws=aws,
+        budget_monthly_usd=data.get("budget", {}).get("monthly_usd"),
+        file=file,
+        marks=freeze(flat_marks),
+    )
+    return topology, problems
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def check(t: Topology) -> list[Problem]:
+    out: list[Problem] = []
+    out += _check_references(t)
+    out += _check_ports(t)
+    out += _check_tenants_topics(t)
+    out += _check_fargate(t)
+    out += _check_lightsail(t)
+    return out
+
+
+def _check_references(t: Topology) -> list[Problem]:
+    out = []
+    names = [s.name for s in t.services]
+    for s in t.services:
+        if s.image.name not in t.images:
+            out.append(t.problem(f"{s.key}.image", f"unknown image '{s.image.name}'",
+                                 did_you_mean(s.image.name, t.images) or f"declare it under `images:` ({', '.join(t.images)})"))
+        values = [(f"{s.key}.env.{k}", v) for k, v in s.env] + [(f"{s.key}.command[{i}]", c) for i, c in enumerate(s.command)]
+        for key, value in values:
+            for raw, svc, port in references(value):
+                if not svc:
+                    out.append(t.problem(key, f"{raw} is not a reference topo understands",
+                                         "write ${SERVICE.host} or ${SERVICE.port.NAME}; a literal $ is $$"))
+                    continue
+                target = t.service(svc)
+                if target is None:
+                    out.append(t.problem(key, f"{raw} names an unknown service '{svc}'",
+                                         did_you_mean(svc, names) or f"services are: {', '.join(names)}"))
+                elif port and target.port(port) is None:
+                    out.append(t.problem(key, f"{raw}: service '{svc}' has no port named '{port}'",
+                                         did_you_mean(port, [p.name for p in target.ports])
+                                         or f"its ports are: {', '.join(p.name for p in target.ports) or 'none'}"))
+        for var, secret in s.secrets:
+            if secret not in t.secrets:
+                out.append(t.problem(f"{s.key}.secrets.{var}", f"unknown secret '{secret}'",
+                                     did_you_mean(secret, t.secrets) or "declare it under `secrets:`"))
+            if var in dict(s.env):
+                out.append(t.problem(f"{s.key}.secrets.{var}", f"{var} is both an env value and a secret",
+                                     "keep it in one place"))
+        for i, dep in enumerate(s.depends_on):
+            if dep == s.name:
+                out.append(t.problem(f"{s.key}.depends_on[{i}]", "a service cannot depend on itself", "remove it"))
+            elif t.service(dep) is None:
+                out.append(t.problem(f"{s.key}.depends_on[{i}]", f"unknown service '{dep}'",
+                                     did_you_mean(dep, names) or f"services are: {', '.join(names)}"))
+        if s.healthcheck and s.healthcheck.port and s.port(s.healthcheck.port) is None:
+            out.append(t.problem(f"{s.healthcheck.key}.port" if s.healthcheck.kind == "http" else s.healthcheck.key,
+                                 f"no port named '{s.healthcheck.port}' on this service",
+                                 did_you_mean(s.healthcheck.port, [p.name for p in s.ports])
+                                 or f"its ports are: {', '.join(p.name for p in s.ports) or 'none'}"))
+    for u in t.kafka_users:
+        if u.password_secret not in t.secrets:
+            out.append(t.problem(f"{u.key}.password_secret", f"unknown secret '{u.password_secret}'",
+                                 did_you_mean(u.password_secret, t.secrets) or "declare it under `secrets:`"))
+    import re
+    for sec in t.secrets.values():
+        for ref in re.findall(r"\{([^}]*)\}", sec.template):
+            if ref != "random" and ref not in t.secrets:
+                out.append(t.problem(f"{sec.key}.template", f"{{{ref}}} names an unknown secret",
+                                     did_you_mean(ref, t.secrets) or "use {random} or the name of another secret"))
+    return out
+
+
+def _check_ports(t: Topology) -> list[Problem]:
+    out = []
+    published: dict[int, str] = {}
+    for s in t.services:
+        names: set[str] = set()
+        numbers: dict[int, str] = {}
+        for p in s.ports:
+            if p.name in names:
+                out.append(t.problem(f"{p.key}.name", f"port name '{p.name}' is used twice in this service", "rename one"))
+            names.add(p.name)
+            if p.port in numbers:
+                out.append(t.problem(f"{p.key}.port", f"port {p.port} is already declared as '{numbers[p.port]}'",
+                                     "declare each container port once"))
+            numbers[p.port] = p.name
+            if p.publish:
+                if p.port in published:
+                    out.append(t.problem(f"{p.key}.port", f"port {p.port} is already published by {published[p.port]}",
+                                         "two services cannot publish the same port on 127.0.0.1; change one"))
+                else:
+                    published[p.port] = f"services.{s.name}"
+    return out
+
+
+def _check_tenants_topics(t: Topology) -> list[Problem]:
+    out = []
+    seen: set[str] = set()
+    for tenant in t.tenants:
+        if tenant.id in seen:
+            out.append(t.problem(f"{tenant.key}.id", f"tenant '{tenant.id}' is declared twice", "tenant ids are unique"))
+        seen.add(tenant.id)
+    if t.tenants and t.tenants[0].id != "tenant0":
+        out.append(t.problem(f"{t.tenants[0].key}.id", f"the first tenant is '{t.tenants[0].id}', not tenant0",
+                             "list the platform tenant `tenant0` first; it is processed like every other tenant"))
+    topics: set[str] = set()
+    for topic in t.topics:
+        if topic.name in topics:
+            out.append(t.problem(f"{topic.key}.name", f"topic '{topic.name}' is declared twice", "keep one"))
+        topics.add(topic.name)
+    users: set[str] = set()
+    for u in t.kafka_users:
+        if u.name in users:
+            out.append(t.problem(f"{u.key}.name", f"SASL user '{u.name}' is declared twice", "keep one"))
+        users.add(u.name)
+    return out
+
+
+def _check_fargate(t: Topology) -> list[Problem]:
+    out = []
+    for s in t.services:
+        p = s.placement.get("aws")
+        if p is None:
+            continue
+        if p.kind == "fargate":
+            if (p.cpu is None) != (p.memory is None):
+                out.append(t.problem(p.key, "give both `cpu` and `memory` for a Fargate task size, or neither",
+                                     "omit both to size the task from `resources`"))
+            elif p.cpu is not None and not limits.fargate_pair_valid(p.cpu, p.memory):
+                allowed = limits.FARGATE_SIZES.get(p.cpu)
+                hint = (f"with cpu {p.cpu} use memory {allowed[0]}-{allowed[-1]} MiB" if allowed
+                        else f"cpu must be one of {', '.join(map(str, limits.FARGATE_SIZES))}")
+                out.append(t.problem(f"{p.key}.memory" if allowed else f"{p.key}.cpu",
+                                     f"cpu {p.cpu} / memory {p.memory} is not a Fargate task size",
+                                     f"{hint} ({limits.DOC_FARGATE_SIZES})"))
+            elif p.cpu is None:
+                if s.resources is None:
+                    out.append(t.problem(p.key, "a Fargate task needs `resources` (or placement cpu/memory) to be sized",
+                                         "add resources: {cpu: 0.5, memory: 2Gi}"))
+                elif limits.snap_fargate(s.resources.cpu, s.resources.memory_mib) is None:
+                    out.append(t.problem(s.resources.key, "no Fargate task size holds these resources",
+                                         f"Fargate sizes: {limits.describe_fargate_sizes()}"))
+            max_stop, src = limits.FARGATE_SPOT_STOP_TIMEOUT_MAX
+            if p.stop_timeout_seconds > max_stop:
+                out.append(t.problem(f"{p.key}.stop_timeout_seconds", f"{p.stop_timeout_seconds} s exceeds ECS's maximum",
+                                     f"use at most {max_stop} ({src})"))
+            if p.capacity == "spot" and s.volumes and p.volume_lifecycle == "service-managed":
+                out.append(t.problem(f"{p.key}", "on Fargate Spot a service-managed EBS volume is replaced with its task: "
+                                     "the data does not survive an interruption",
+                                     "declare volume_lifecycle: retained (standalone task, deleteOnTermination false), "
+                                     f"snapshot or efs ({limits.DOC_ECS_EBS})", severity="warning"))
+        elif p.kind == "rds":
+            if not p.instance_class:
+                out.append(t.problem(p.key, "an RDS placement needs `instance_class`", "e.g. instance_class: db.t4g.micro"))
+        elif p.kind == "external" and not p.host:
+            out.append(t.problem(p.key, "an external placement needs `host` (where the service lives)",
+                                 "e.g. host: firebase.example.internal"))
+    return out
+
+
+def _check_lightsail(t: Topology) -> list[Problem]:
+    out = []
+    group = t.group("lightsail")
+    ls = t.aws.lightsail
+    if not group:
+        return out
+    if ls is None:
+        first = group[0]
+        return [t.problem(first.placement["aws"].key, "placed on Lightsail, but `aws.lightsail` is not declared",
+                          "add aws.lightsail with service, power, scale and public_endpoint")]
+    rules = limits.LIGHTSAIL_RULES
+    max_c, src = rules["max_containers"]
+    if len(group) > max_c:
+        out.append(t.problem(group[max_c].placement["aws"].key,
+                             f"{len(group)} containers are placed on Lightsail; a deployment holds at most {max_c}",
+                             f"move some to Fargate or a second container service ({src})"))
+    pattern, src = rules["service_name"]
+    if not pattern.match(ls.service):
+        out.append(t.problem("aws.lightsail.service", f"'{ls.service}' is not a Lightsail service name",
+                             f"1-63 lowercase letters, digits and inner hyphens ({src})"))
+    lo, src = rules["scale_min"]
+    hi, _ = rules["scale_max"]
+    if not lo <= ls.scale <= hi:
+        out.append(t.problem("aws.lightsail.scale", f"scale {ls.scale} is out of range", f"use {lo}-{hi} ({src})"))
+    power = limits.LIGHTSAIL_POWERS.get(ls.power)
+    if power is None:
+        out.append(t.problem("aws.lightsail.power", f"'{ls.power}' is not a Lightsail power",
+                             did_you_mean(ls.power, limits.LIGHTSAIL_POWERS)
+                             or f"use one of: {', '.join(limits.LIGHTSAIL_POWERS)} ({limits.BOTOCORE_LIGHTSAIL})"))
+    pattern, src = rules["container_name"]
+    ports_in_pod: dict[int, str] = {}
+    for s in group:
+        pkey = s.placement["aws"].key
+        if not pattern.match(s.name):
+            out.append(t.problem(s.key, f"'{s.name}' is not a Lightsail container name",
+                                 f"1-53 lowercase letters, digits and inner hyphens ({src})"))
+        if s.role == "stateful":
+            out.append(t.problem(pkey, "a stateful service cannot run on Lightsail (containers there have no volumes)",
+                                 "place it on fargate (with an EBS volume) or rds"))
+        elif s.volumes:
+            out.append(t.problem(f"{s.key}.volumes", "Lightsail containers have no volumes",
+                                 f"drop the volumes or place the service on fargate ({rules['no_volumes'][1]})"))
+        for p in s.ports:
+            if p.port in ports_in_pod:
+                out.append(t.problem(f"{p.key}.port", f"port {p.port} is also used by {ports_in_pod[p.port]}: Lightsail "
+                                     "containers share one network namespace (localhost)",
+                                     "give each container of the Lightsail service its own port"))
+            else:
+                ports_in_pod[p.port] = s.name
+        if s.resources is None:
+            out.append(t.problem(s.key, "a Lightsail container needs `resources` so topo can check it fits the power",
+                                 "add resources: {cpu: 0.05, memory: 128Mi}"))
+        for var, value in s.env:
+            for _, svc, _port in references(value):
+                other = t.service(svc)
+                if other is None or "aws" not in other.placement:
+                    continue
+                if other.placement["aws"].kind in ("fargate", "rds") and not ls.vpc_peering:
+                    out.append(t.problem(f"{s.key}.env.{var}",
+                                         f"Lightsail reaches {svc} ({other.placement['aws'].kind}) only through VPC peering",
+                                         "set aws.lightsail.vpc_peering: true (and peer the Lightsail VPC)"))
+    if power is not None and all(s.resources for s in group):
+        cpu = sum(s.resources.cpu for s in group)
+        mem = sum(s.resources.memory_mib for s in group)
+        if cpu > power.vcpu + 1e-9 or mem > power.memory_mib:
+            out.append(t.problem("aws.lightsail.power",
+                                 f"the Lightsail containers request {cpu:g} vCPU / {mem} MiB; '{ls.power}' gives "
+                                 f"{power.vcpu:g} vCPU / {power.memory_mib} MiB per node",
+                                 "choose a larger power or lower the containers' resources"))
+    # exactly one public HTTP(S) endpoint
+    if not ls.public_container:
+        out.append(t.problem("aws.lightsail", "a Lightsail service needs exactly one public endpoint",
+                             "add public_endpoint: {container: NAME, port: PORT-NAME}"))
+    else:
+        pub = t.service(ls.public_container)
+        if pub is None or pub not in group:
+            out.append(t.problem("aws.lightsail.public_endpoint.container",
+                                 f"'{ls.public_container}' is not a container of the Lightsail service",
+                                 did_you_mean(ls.public_container, [s.name for s in group])
+                                 or f"choose one of: {', '.join(s.name for s in group)}"))
+        else:
+            port = pub.port(ls.public_port)
+            if port is None:
+                out.append(t.problem("aws.lightsail.public_endpoint.port", f"'{pub.name}' has no port named '{ls.public_port}'",
+                                     did_you_mean(ls.public_port, [p.name for p in pub.ports])
+                                     or f"its ports are: {', '.join(p.name for p in pub.ports) or 'none'}"))
+            elif port.protocol not in rules["public_protocols"][0]:
+                out.append(t.problem("aws.lightsail.public_endpoint.port",
+                                     f"the public endpoint must be HTTP or HTTPS, '{port.name}' is {port.protocol}",
+                                     rules["public_protocols"][1]))
+    hc = ls.health_check
+    for field, (_default, lo, hi) in limits.LIGHTSAIL_HEALTH.items():
+        value = getattr(hc, field)
+        if not lo <= value <= hi:
+            out.append(t.problem(f"aws.lightsail.public_endpoint.health_check.{field}", f"{value} is out of range",
+                                 f"use {lo}-{hi} ({limits.LIGHTSAIL_HEALTH_SOURCE})"))
+    if not limits.SUCCESS_CODES.match(hc.success_codes):
+        out.append(t.problem("aws.lightsail.public_endpoint.health_check.success_codes",
+                             f"'{hc.success_codes}' is not a list of HTTP codes", "write e.g. 200-499 or 200,302"))
+    return out

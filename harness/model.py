@@ -1,0 +1,256 @@
+"""The target-neutral, frozen model of a topology.
+
+Nothing here knows compose or AWS. Every object keeps `key`, the key path it came from in topology.yaml, so a
+target can speak the user's words ("services.redis.volumes: Lightsail has no volumes") and point at the line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from harness.errors import Problem
+
+REF = re.compile(r"\$\{([^}]*)\}")
+REF_FORM = re.compile(r"^(?P<svc>[a-z][a-z0-9-]*)\.(?:(?P<host>host)|port\.(?P<port>[a-z][a-z0-9-]*))$")
+SIZE = re.compile(r"^(?P<n>[0-9]+)(?P<unit>Ki|Mi|Gi|Ti)$")
+UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
+
+
+def parse_size(text: str) -> int | None:
+    """'512Mi' → bytes; None when it is not a binary size."""
+    m = SIZE.match(str(text).strip())
+    return int(m["n"]) * UNITS[m["unit"]] if m else None
+
+
+def size_hint(text: str) -> str:
+    m = re.match(r"^\s*([0-9.]+)\s*([KkMmGgTt])[Bb]?\s*$", str(text))
+    if m:
+        return f"write {m[1]}{m[2].upper()}i" if m[2].upper() != "K" else f"write {m[1]}Ki"
+    return "write a binary size such as 512Mi or 2Gi"
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    port: int
+    protocol: str
+    publish: bool
+    key: str
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    path: str
+    size_bytes: int | None
+    key: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu: float
+    memory_mib: int
+    key: str
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    kind: str  # http | command | tcp
+    path: str = ""
+    port: str = ""
+    command: tuple[str, ...] = ()
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Placement:
+    kind: str  # lightsail | fargate | rds | external (AWS); others may come
+    key: str
+    capacity: str = "on-demand"
+    stop_timeout_seconds: int = 30
+    volume_lifecycle: str = "service-managed"
+    cpu: int | None = None
+    memory: int | None = None
+    instance_class: str = ""
+    engine_version: str = ""
+    storage_gb: int = 20
+    host: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    ref: str
+    build: str
+    standin: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    role: str
+    image: Image
+    command: tuple[str, ...]
+    ports: tuple[Port, ...]
+    env: tuple[tuple[str, str], ...]
+    secrets: tuple[tuple[str, str], ...]  # (VARIABLE, secret name)
+    secrets_as: str
+    volumes: tuple[Volume, ...]
+    resources: Resources | None
+    healthcheck: Healthcheck | None
+    depends_on: tuple[str, ...]
+    placement: Mapping[str, Placement]
+    key: str
+
+    def port(self, name: str) -> Port | None:
+        return next((p for p in self.ports if p.name == name), None)
+
+    @property
+    def hardened(self) -> bool:
+        """Our own code runs non-root, read-only, with no capabilities; upstream images keep their own user."""
+        return self.role == "app"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    replication: int
+    key_field: str
+    key: str
+
+
+@dataclass(frozen=True)
+class KafkaUser:
+    name: str
+    password_secret: str
+    superuser: bool
+    key: str
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    description: str
+    template: str
+    key: str
+
+
+@dataclass(frozen=True)
+class HealthCheckRule:
+    path: str = "/"
+    interval_seconds: int = 5
+    timeout_seconds: int = 2
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 2
+    success_codes: str = "200-499"
+
+
+@dataclass(frozen=True)
+class Lightsail:
+    service: str
+    power: str
+    scale: int
+    vpc_peering: bool
+    public_container: str
+    public_port: str
+    health_check: HealthCheckRule
+    key: str
+
+
+@dataclass(frozen=True)
+class Aws:
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    lightsail: Lightsail | None = None
+    ecs_cluster: str = "default"
+    namespace: str = "internal"
+    rds_identifier: str = ""
+    rds_endpoint_hash: str = "c0ffee0000"
+
+
+@dataclass(frozen=True)
+class Topology:
+    project: str
+    services: tuple[Service, ...]
+    images: Mapping[str, Image]
+    tenants: tuple[Tenant, ...]
+    topics: tuple[Topic, ...]
+    kafka_mechanism: str
+    kafka_users: tuple[KafkaUser, ...]
+    secrets: Mapping[str, Secret]
+    aws: Aws
+    budget_monthly_usd: float | None
+    file: str
+    marks: Mapping[str, tuple[int, int]] = field(repr=False, compare=False, default_factory=dict)
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def where(self, key: str) -> tuple[int, int]:
+        """Line/column of a key path, falling back to its nearest parent that has a mark."""
+        probe = key
+        while probe:
+            if probe in self.marks:
+                return self.marks[probe]
+            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+        return self.marks.get("", (1, 1))
+
+    def problem(self, key: str, message: str, hint: str = "", severity: str = "error") -> Problem:
+        line, col = self.where(key)
+        return Problem(self.file, line, col, key, message, hint, severity)
+
+    def placement(self, service: Service, target: str = "aws") -> Placement | None:
+        return service.placement.get(target)
+
+    def group(self, kind: str, target: str = "aws") -> tuple[Service, ...]:
+        return tuple(s for s in self.services if (p := s.placement.get(target)) is not None and p.kind == kind)
+
+
+# ---- env references ---------------------------------------------------------------------------------------------
+
+def references(value: str) -> list[tuple[str, str, str]]:
+    """Every ${...} in a value as (raw, service, port-or-'' for host). Malformed ones come back with service ''."""
+    out = []
+    for m in REF.finditer(str(value)):
+        form = REF_FORM.match(m[1].strip())
+        if not form:
+            out.append((m[0], "", ""))
+        else:
+            out.append((m[0], form["svc"], form["port"] or ""))
+    return out
+
+
+def is_host_valued(value: str) -> bool:
+    return any(svc and not port for _, svc, port in references(value))
+
+
+def resolve(topology: Topology, value: str, host_of: Callable[[Service], str]) -> str:
+    """Substitute ${svc.host} with host_of(svc) and ${svc.port.NAME} with the container port."""
+
+    def sub(m: re.Match) -> str:
+        form = REF_FORM.match(m[1].strip())
+        svc = topology.service(form["svc"]) if form else None
+        if svc is None:
+            return m[0]
+        if form["host"]:
+            return host_of(svc)
+        port = svc.port(form["port"])
+        return str(port.port) if port else m[0]
+
+    return REF.sub(sub, str(value))
+
+
+def freeze(d: dict) -> Mapping:
+    return MappingProxyType(dict(d))
