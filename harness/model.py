@@ -105,14 +105,15 @@ class Service:
     depends_on: tuple[str, ...]
     placement: Mapping[str, Placement]
     key: str
+    tmpfs: tuple[str, ...] = ()
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
 
     @property
     def hardened(self) -> bool:
-        """Our own code runs non-root, read-only, with no capabilities; upstream images keep their own user."""
-        return self.role == "app"
+        """Images we build (app, emulator) run non-root, read-only, with no capabilities; upstream ones keep theirs."""
+        return self.role in ("app", "emulator")
 
 
 @dataclass(frozen=True)

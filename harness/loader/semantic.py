@@ -78,6 +78,7 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
             secrets=tuple(spec.get("secrets", {}).items()), secrets_as=spec.get("secrets_as", "file"),
             volumes=tuple(volumes), resources=resources, healthcheck=hc,
             depends_on=tuple(spec.get("depends_on", [])), placement=freeze(placement), key=key,
+            tmpfs=tuple(spec.get("tmpfs", ["/tmp"] if spec["role"] in ("app", "emulator") else [])),
         ))
 
     aws_data = data.get("aws", {})

@@ -1,0 +1,274 @@
+"""The `topo` command line. Library code raises; this module alone turns errors into messages and exit codes.
+
+Exit codes: 0 ok · 1 a check found a difference (drift, parity, budget) · 2 the topology (or the input) is invalid.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness import __version__
+from harness.errors import CommandError, RenderError, TopoError, TopologyError
+
+app = typer.Typer(
+    name="topo",
+    help=(
+        "topo — one topology.yaml, rendered to docker compose and AWS (Lightsail + Fargate + RDS), brought up "
+        "locally with the same images, and held to contracts.\n\n"
+        "Start with `topo validate`, then `topo render` (writes compose/ and deploy/aws/). "
+        "`topo render --check` fails when committed files drift. `topo cost`, `topo graph` and "
+        "`topo parity --static compose aws` explain the AWS shape. Every command reads ./topology.yaml or -f PATH."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
+
+FileOpt = typer.Option(Path("topology.yaml"), "-f", "--file", help="the topology to read", show_default=True)
+JsonOpt = typer.Option(False, "--json", help="print machine-readable JSON instead of tables")
+
+
+def _load(path: Path):
+    from harness.loader import load
+
+    return load(path)
+
+
+def _print_problems(problems, as_json: bool = False) -> None:
+    if as_json:
+        return
+    for p in problems:
+        style = {"error": "red", "warning": "yellow"}.get(p.severity, "dim")
+        err.print(str(p), style=style, markup=False, highlight=False)
+
+
+def _emit(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command()
+def validate(file: Path = FileOpt, as_json: bool = JsonOpt,
+             strict: bool = typer.Option(False, "--strict", help="treat warnings as errors")) -> None:
+    """Check topology.yaml: schema, references, ports, sizes and AWS rules. Exit 2 on any error.
+
+    Every problem is printed as `FILE:LINE:COL: key.path: what is wrong; what to do`.
+    """
+    topology, warnings = _load(file)
+    if as_json:
+        _emit({"ok": not (strict and warnings), "file": str(file), "services": [s.name for s in topology.services],
+               "warnings": [w.as_dict() for w in warnings]})
+    else:
+        _print_problems(warnings)
+        out.print(f"{file}: valid — {len(topology.services)} services, {len(topology.tenants)} tenants "
+                  f"(first: {topology.tenants[0].id}), {len(topology.topics)} topics, {len(warnings)} warning(s)")
+    if strict and warnings:
+        raise typer.Exit(2)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of topology.yaml (point your editor's YAML plugin at it)."""
+    from harness.loader.schema import schema_text
+
+    sys.stdout.write(schema_text())
+
+
+@app.command()
+def render(
+    target: Optional[str] = typer.Argument(None, help="compose or aws; all targets when omitted"),
+    file: Path = FileOpt,
+    check: bool = typer.Option(False, "--check", help="write nothing; exit 1 if committed files differ from a fresh rendering"),
+    strict: bool = typer.Option(False, "--strict", help="fail when a target cannot represent something (warnings become errors)"),
+    output: Path = typer.Option(Path("."), "--output", "-o", help="project root to write into"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Render the topology into files: compose/docker-compose.yml and deploy/aws/*.json.
+
+    Each target prints what it cannot represent (e.g. Lightsail has no read-only flag). Rendered AWS inputs are
+    validated with botocore's models and topo's stricter rule table. With --check nothing is written.
+    """
+    from harness import render as r
+    from harness.targets import TARGETS
+
+    if target is not None and target not in TARGETS:
+        err.print(f"unknown target '{target}'; targets: {', '.join(TARGETS)}", markup=False)
+        raise typer.Exit(2)
+    topology, warnings = _load(file)
+    root = output if output != Path(".") else (file.parent if file.parent != Path("") else Path("."))
+    renderings = r.render(topology, [target] if target else None, strict=strict)
+    notes = warnings + [n for x in renderings for n in x.notes]
+    if check:
+        drifts = r.drift(renderings, root)
+        if as_json:
+            _emit({"drift": [{"path": d.path, "state": d.state, "diff": d.diff} for d in drifts]})
+        else:
+            for d in drifts:
+                err.print(f"{d.path}: {d.state} — run `topo render` and commit the result", markup=False)
+                if d.diff:
+                    err.print(d.diff, markup=False, highlight=False)
+            if not drifts:
+                out.print(f"renderings match {file} ({sum(len(x.files) for x in renderings)} files)")
+        raise typer.Exit(1 if drifts else 0)
+    written = r.write(renderings, root)
+    if as_json:
+        _emit({"written": written, "files": [p for x in renderings for p in x.files], "notes": [n.as_dict() for n in notes]})
+        return
+    _print_problems([n for n in notes if n.severity != "notice"] if not strict else notes)
+    hidden = sum(n.severity == "notice" for n in notes)
+    for x in renderings:
+        for path in x.files:
+            out.print(f"{'wrote' if path in written else 'unchanged'} {path}")
+    if hidden:
+        out.print(f"({hidden} notice(s) about what targets express differently: `topo render --json` lists them)")
+
+
+@app.command()
+def cost(file: Path = FileOpt, as_json: bool = JsonOpt) -> None:
+    """Monthly cost of the AWS placement, line by line, from a dated price table with sources.
+
+    Compared with the platform chapter's own $35–55 estimate. Exit 1 when the total exceeds `budget.monthly_usd`.
+    """
+    from harness.cost import summary
+
+    topology, _ = _load(file)
+    s = summary(topology)
+    if as_json:
+        _emit(s)
+    else:
+        table = Table(title=f"Monthly cost, {s['region']}, prices of {s['prices_date']}")
+        for col in ("item", "service", "quantity", "USD/month", "how"):
+            table.add_column(col, justify="right" if col == "USD/month" else "left")
+        for line in s["lines"]:
+            table.add_row(line["item"], line["service"], line["quantity"], f"{line['monthly_usd']:.2f}", line["how"])
+        table.add_row("[b]total[/b]", "", "", f"[b]{s['total_usd']:.2f}[/b]", "")
+        out.print(table)
+        lo, hi = s["seed_range_usd"]
+        out.print(f"The platform chapter estimates ${lo:g}–{hi:g}/month: this total is "
+                  f"{'within' if s['within_seed_range'] else 'outside'} that range.")
+        if s["budget_usd"] is not None:
+            out.print(f"Budget: ${s['budget_usd']:g}/month — {'OVER' if s['over_budget'] else 'within'} budget.")
+        out.print("Sources:")
+        for src in sorted({line["source"] for line in s["lines"] if line["source"] != "-"}):
+            out.print(f"  - {src}", markup=False)
+    if s["over_budget"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def graph(
+    file: Path = FileOpt,
+    fmt: str = typer.Option("mermaid", "--format", help="mermaid or svg"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
+) -> None:
+    """Diagram of services, env-reference edges and AWS boundaries (Lightsail pod, Fargate tasks, RDS).
+
+    Mermaid renders in GitHub Markdown; SVG opens in any browser: `topo graph --format svg -o topology.svg`.
+    """
+    from harness import graph as g
+
+    if fmt not in ("mermaid", "svg"):
+        err.print(f"unknown format '{fmt}'; use mermaid or svg", markup=False)
+        raise typer.Exit(2)
+    topology, _ = _load(file)
+    text = g.mermaid(topology) if fmt == "mermaid" else g.svg(topology)
+    if output:
+        output.write_text(text)
+        out.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def parity(
+    a: str = typer.Argument(..., help="first target (compose)"),
+    b: str = typer.Argument(..., help="second target (aws)"),
+    static: bool = typer.Option(False, "--static", help="compare rendered artifacts only (no running stacks)"),
+    file: Path = FileOpt,
+    as_json: bool = JsonOpt,
+    all_rows: bool = typer.Option(False, "--all", help="also list aspects that are the same"),
+) -> None:
+    """Compare two targets side by side: images, env names and values, ports, hardening, resources, topics.
+
+    Only host-valued env (values built from ${service.host}) may differ; differences a target declares it cannot
+    express, placements declared in topology.yaml and sizes snapped to a target's grid are shown as explained.
+    Exit 1 on any unexplained difference.
+    """
+    from harness import parity as p
+    from harness.render import render as do_render
+    from harness.targets import TARGETS
+
+    if not static:
+        err.print("only `--static` parity exists yet (behavioural parity needs running stacks); add --static",
+                  markup=False)
+        raise typer.Exit(2)
+    for name in (a, b):
+        if name not in TARGETS:
+            err.print(f"unknown target '{name}'; targets: {', '.join(TARGETS)}", markup=False)
+            raise typer.Exit(2)
+    topology, _ = _load(file)
+    ra, rb = do_render(topology, [a, b])
+    rows = p.compare(topology, ra, rb)
+    rep = p.report(rows)
+    if as_json:
+        _emit({"a": a, "b": b, **rep})
+    else:
+        table = Table(title=f"parity --static {a} vs {b}")
+        for col in ("service", "aspect", a, b, "verdict", "why"):
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            if row.verdict == "same" and not all_rows:
+                continue
+            style = {"DIFFERENT": "red", "explained": "yellow"}.get(row.verdict, "")
+            table.add_row(row.service, row.aspect, row.a, row.b, row.verdict, row.why, style=style)
+        out.print(table)
+        out.print(f"{rep['same']} same, {rep['explained']} explained, {rep['different']} unexplained difference(s)")
+    if rep["different"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print topo's version."""
+    out.print(f"topo {__version__}")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (TopologyError, RenderError) as exc:
+        _print_problems(exc.problems)
+        n = len(exc.problems)
+        err.print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", style="red")
+        sys.exit(2)
+    except CommandError as exc:
+        err.print(str(exc), markup=False)
+        sys.exit(1)
+    except TopoError as exc:
+        err.print(str(exc), markup=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise
+
+
+if __name__ == "__main__":
+    main()

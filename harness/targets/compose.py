@@ -1,0 +1,119 @@
+"""ComposeTarget: a Compose Specification file for local development.
+
+Hardened by default: ports on 127.0.0.1, our images non-root + read_only + tmpfs (with uid/gid) + cap_drop ALL +
+no-new-privileges, secrets as files under /run/secrets read through VAR_FILE (or, for upstream images that only
+read VAR, interpolated at `up` time from a git-ignored env file), never written into the rendered file.
+"""
+from __future__ import annotations
+
+import yaml
+
+from harness.model import Service, Topology, resolve
+from harness.targets.base import APP_UID, Rendering, Target, env_of, header
+
+COMPOSE_FILE = "compose/docker-compose.yml"
+SECRETS_DIR = "../.topo/secrets"  # relative to compose/, git-ignored; created by `topo up`
+
+
+def secret_env_var(secret: str) -> str:
+    return "TOPO_SECRET_" + secret.upper().replace("-", "_")
+
+
+def _escape(value: str) -> str:
+    return value.replace("$", "$$")
+
+
+def healthcheck(service: Service) -> dict | None:
+    hc = service.healthcheck
+    if hc is None:
+        return None
+    if hc.kind == "command":
+        test = ["CMD", *hc.command]
+    else:
+        port = service.port(hc.port)
+        if hc.kind == "http":
+            url = f"http://127.0.0.1:{port.port}{hc.path}"
+            if service.hardened:  # our images carry python3, not curl
+                test = ["CMD", "python3", "-c", "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)", url]
+            else:
+                test = ["CMD-SHELL", f"wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url}"]
+        else:
+            test = ["CMD", "python3", "-c", "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 3)",
+                    str(port.port)]
+    return {"test": [_escape(t) for t in test], "interval": "5s", "timeout": "3s", "retries": 30, "start_period": "10s"}
+
+
+class ComposeTarget(Target):
+    name = "compose"
+    description = "docker compose file for local development (compose/docker-compose.yml)"
+
+    def render(self, topology: Topology) -> Rendering:
+        out = Rendering(self.name)
+        services: dict[str, dict] = {}
+        volumes: dict[str, dict] = {}
+        secrets: dict[str, dict] = {}
+        for s in topology.services:
+            spec: dict = {"image": s.image.ref}
+            if s.command:
+                spec["command"] = [_escape(resolve(topology, c, lambda o: o.name)) for c in s.command]
+            env = {k: _escape(v) for k, v in env_of(topology, s, lambda o: o.name).items()}
+            used_secrets = []
+            for var, secret in s.secrets:
+                if s.secrets_as == "file":
+                    env[f"{var}_FILE"] = f"/run/secrets/{secret}"
+                    used_secrets.append(secret)
+                else:
+                    env[var] = f"${{{secret_env_var(secret)}:?run topo up (it creates .topo/secrets.env)}}"
+                secrets[secret] = {"file": f"{SECRETS_DIR}/{secret}"} if s.secrets_as == "file" else secrets.get(secret, {})
+            if env:
+                spec["environment"] = env
+            if used_secrets:
+                spec["secrets"] = used_secrets
+            published = [f"127.0.0.1:{p.port}:{p.port}" + ("/udp" if p.protocol == "udp" else "") for p in s.ports if p.publish]
+            if published:
+                spec["ports"] = published
+            exposed = [str(p.port) for p in s.ports if not p.publish]
+            if exposed:
+                spec["expose"] = exposed
+            if s.volumes:
+                spec["volumes"] = [f"{v.name}:{v.path}" for v in s.volumes]
+                for v in s.volumes:
+                    volumes[v.name] = {"labels": {"org.topo.project": topology.project}}
+            if s.hardened:
+                spec["user"] = f"{APP_UID}:{APP_UID}"
+                spec["read_only"] = True
+                spec["tmpfs"] = [f"{path}:uid={APP_UID},gid={APP_UID},mode=1777" for path in s.tmpfs]
+                spec["cap_drop"] = ["ALL"]
+            spec["security_opt"] = ["no-new-privileges:true"]
+            hc = healthcheck(s)
+            if hc:
+                spec["healthcheck"] = hc
+            if s.depends_on:
+                spec["depends_on"] = {
+                    d: {"condition": "service_healthy" if topology.service(d).healthcheck else "service_started"}
+                    for d in s.depends_on
+                }
+            if s.resources:
+                # Local development does not cap CPU (that is aws-emulation's job); memory is a hard limit here too.
+                spec["deploy"] = {"resources": {"limits": {"memory": f"{max(s.resources.memory_mib * 2, 256)}M"},
+                                                "reservations": {"cpus": f"{s.resources.cpu:g}",
+                                                                 "memory": f"{s.resources.memory_mib}M"}}}
+            spec["labels"] = {"org.topo.project": topology.project, "org.topo.service": s.name, "org.topo.role": s.role}
+            spec["restart"] = "unless-stopped"
+            services[s.name] = spec
+            if s.secrets_as == "env" and s.secrets:
+                out.notes.append(topology.problem(
+                    f"{s.key}.secrets_as", f"{s.name} reads its secrets from environment variables only; compose "
+                    "interpolates them at `up` time, so they are visible in `docker inspect`",
+                    "prefer images that read VAR_FILE", severity="notice"))
+        doc = {"name": topology.project, "services": services}
+        if volumes:
+            doc["volumes"] = volumes
+        if secrets:
+            doc["secrets"] = {k: v for k, v in secrets.items() if v}
+            if not doc["secrets"]:
+                del doc["secrets"]
+        text = header("compose") + yaml.safe_dump(doc, sort_keys=False, width=120, default_flow_style=False)
+        out.files[COMPOSE_FILE] = text
+        out.data["compose"] = doc
+        return out
