@@ -242,7 +242,9 @@ def version() -> None:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # without standalone mode click *returns* the code of a typer.Exit instead of exiting with it
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (TopologyError, RenderError) as exc:

@@ -42,13 +42,13 @@ LIGHTSAIL_POWERS: dict[str, Power] = {
 # (rule, value, source)
 LIGHTSAIL_RULES = {
     "max_containers": (10, DOC_LIGHTSAIL_DEPLOY),
-    "scale_min": (1, f"{BOTOCORE_LIGHTSAIL} ContainerServiceScale.min"),
-    "scale_max": (20, f"{BOTOCORE_LIGHTSAIL} ContainerServiceScale.max"),
+    "scale_min": (1, f"{BOTOCORE_LIGHTSAIL} ContainerServiceScale min 1"),
+    "scale_max": (20, f"{BOTOCORE_LIGHTSAIL} ContainerServiceScale min 1, max 20"),
     "container_name": (re.compile(r"^(?:[a-z0-9]{1,2}|[a-z0-9][a-z0-9-]{0,51}[a-z0-9])$"),
                        f"{BOTOCORE_LIGHTSAIL} ContainerName (pattern, max 53)"),
     "service_name": (re.compile(r"^(?:[a-z0-9]{1,2}|[a-z0-9][a-z0-9-]{0,61}[a-z0-9])$"),
                      f"{BOTOCORE_LIGHTSAIL} ContainerServiceName (pattern, max 63)"),
-    "public_protocols": ({"http", "https"}, f"{DOC_LIGHTSAIL_DEPLOY}: the public endpoint must be HTTP or HTTPS"),
+    "public_protocols": ({"http", "https"}, DOC_LIGHTSAIL_DEPLOY),
     "protocols": ({"http", "https", "tcp", "udp"}, f"{BOTOCORE_LIGHTSAIL} ContainerServiceProtocol"),
     "no_volumes": (True, f"{BOTOCORE_LIGHTSAIL} Container has image/command/environment/ports only"),
 }

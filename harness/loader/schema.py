@@ -79,6 +79,8 @@ def _problems(error, file: str, marks: dict[str, Mark]) -> list[Problem]:
         return out
     if v == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
+        # a misspelt key already gets "unknown key ...; did you mean"; don't also report the key it should have been
+        missing = [k for k in missing if not difflib.get_close_matches(k, [str(x) for x in error.instance], n=1, cutoff=0.6)]
         return [at(path, f"missing required key '{k}'", f"add `{k}:` here") for k in missing]
     if v == "type":
         want = error.validator_value

@@ -299,8 +299,8 @@ def _check_lightsail(t: Topology) -> list[Problem]:
     if not pattern.match(ls.service):
         out.append(t.problem("aws.lightsail.service", f"'{ls.service}' is not a Lightsail service name",
                              f"1-63 lowercase letters, digits and inner hyphens ({src})"))
-    lo, src = rules["scale_min"]
-    hi, _ = rules["scale_max"]
+    lo, _ = rules["scale_min"]
+    hi, src = rules["scale_max"]
     if not lo <= ls.scale <= hi:
         out.append(t.problem("aws.lightsail.scale", f"scale {ls.scale} is out of range", f"use {lo}-{hi} ({src})"))
     power = limits.LIGHTSAIL_POWERS.get(ls.power)
@@ -331,18 +331,21 @@ def _check_lightsail(t: Topology) -> list[Problem]:
         if s.resources is None:
             out.append(t.problem(s.key, "a Lightsail container needs `resources` so topo can check it fits the power",
                                  "add resources: {cpu: 0.05, memory: 128Mi}"))
+        crossing = []
         for var, value in s.env:
             for _, svc, _port in references(value):
                 other = t.service(svc)
-                if other is None or "aws" not in other.placement:
-                    continue
-                if other.placement["aws"].kind in ("fargate", "rds") and not ls.vpc_peering:
-                    out.append(t.problem(f"{s.key}.env.{var}",
-                                         f"Lightsail reaches {svc} ({other.placement['aws'].kind}) only through VPC peering",
-                                         "set aws.lightsail.vpc_peering: true (and peer the Lightsail VPC)"))
-    if power is not None and all(s.resources for s in group):
-        cpu = sum(s.resources.cpu for s in group)
-        mem = sum(s.resources.memory_mib for s in group)
+                kind = other.placement["aws"].kind if other is not None and "aws" in other.placement else ""
+                if kind in ("fargate", "rds") and f"{svc} ({kind})" not in [c for _, c in crossing]:
+                    crossing.append((var, f"{svc} ({kind})"))
+        if crossing and not ls.vpc_peering:
+            out.append(t.problem(f"{s.key}.env.{crossing[0][0]}",
+                                 f"Lightsail reaches {', '.join(c for _, c in crossing)} only through VPC peering",
+                                 "set aws.lightsail.vpc_peering: true (and peer the Lightsail VPC)"))
+    sized = [s for s in group if s.role != "stateful" and not s.volumes]  # those are errors of their own
+    if power is not None and all(s.resources for s in sized):
+        cpu = sum(s.resources.cpu for s in sized)
+        mem = sum(s.resources.memory_mib for s in sized)
         if cpu > power.vcpu + 1e-9 or mem > power.memory_mib:
             out.append(t.problem("aws.lightsail.power",
                                  f"the Lightsail containers request {cpu:g} vCPU / {mem} MiB; '{ls.power}' gives "
@@ -367,8 +370,8 @@ def _check_lightsail(t: Topology) -> list[Problem]:
                                      or f"its ports are: {', '.join(p.name for p in pub.ports) or 'none'}"))
             elif port.protocol not in rules["public_protocols"][0]:
                 out.append(t.problem("aws.lightsail.public_endpoint.port",
-                                     f"the public endpoint must be HTTP or HTTPS, '{port.name}' is {port.protocol}",
-                                     rules["public_protocols"][1]))
+                                     f"the public endpoint must be HTTP or HTTPS; port '{port.name}' of {pub.name} is {port.protocol}",
+                                     f"serve HTTP on it and declare protocol: http ({rules['public_protocols'][1]})"))
     hc = ls.health_check
     for field, (_default, lo, hi) in limits.LIGHTSAIL_HEALTH.items():
         value = getattr(hc, field)

@@ -32,7 +32,7 @@ def _input_shape(service: str, operation: str):
 
 def botocore_errors(service: str, operation: str, params: dict) -> list[str]:
     report = ParamValidator().validate(params, _input_shape(service, operation))
-    return report.generate_report().splitlines()[1:] if report.has_errors() else []
+    return report.generate_report().splitlines() if report.has_errors() else []
 
 
 def host_for(topology: Topology, consumer: Service, other: Service) -> str:

@@ -1,0 +1,106 @@
+"""The CLI end to end (in-process): exit codes, --json, and that each command says something useful."""
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness import parity
+from harness.loader import load
+from harness.render import render
+from tests.conftest import MINIMAL, ROOT
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copy(ROOT / "topology.yaml", tmp_path / "topology.yaml")
+    return tmp_path
+
+
+def test_validate_json(project, run_cli):
+    code, out, _ = run_cli("validate", "--json", cwd=project)
+    data = json.loads(out)
+    assert code == 0 and data["ok"] is True
+    assert data["services"][:2] == ["frontend", "backend"] and len(data["services"]) == 10
+
+
+def test_validate_strict_fails_on_warnings(tmp_path, run_cli):
+    path = ROOT / "tests" / "golden" / "spot-snapped" / "topology.yaml"
+    code, _, err = run_cli("validate", "--strict", "-f", str(path))
+    assert code == 2
+    assert "service-managed EBS volume is replaced with its task" in err
+
+
+def test_schema_is_the_shipped_json(run_cli):
+    code, out, _ = run_cli("schema")
+    assert code == 0
+    assert json.loads(out)["title"] == "topo topology.yaml"
+
+
+def test_cost_within_seed_range(project, run_cli):
+    code, out, _ = run_cli("cost", "--json", cwd=project)
+    data = json.loads(out)
+    assert code == 0
+    assert data["within_seed_range"] and 35 <= data["total_usd"] <= 55
+    assert abs(sum(line["monthly_usd"] for line in data["lines"]) - data["total_usd"]) < 0.05
+    assert all(line["source"] for line in data["lines"])
+    code, out, _ = run_cli("cost", cwd=project)
+    assert "within that range" in out and "prices of 2026-11-01" in out
+
+
+def test_cost_over_budget_exits_1(project, run_cli):
+    path = project / "topology.yaml"
+    path.write_text(path.read_text().replace("monthly_usd: 55", "monthly_usd: 20"))
+    code, out, _ = run_cli("cost", cwd=project)
+    assert code == 1 and "OVER budget" in out
+
+
+def test_graph_mermaid_and_svg(project, run_cli):
+    code, out, _ = run_cli("graph", cwd=project)
+    assert code == 0 and out.startswith("flowchart LR")
+    assert 'subgraph lightsail["Lightsail deml-apps (micro × 1; one pod: localhost)"]' in out
+    assert 'backend -->|"REDPANDA_BROKERS"| redpanda' in out
+    code, out, _ = run_cli("graph", "--format", "svg", "-o", str(project / "t.svg"), cwd=project)
+    assert code == 0
+    root = ET.parse(project / "t.svg").getroot()
+    assert root.tag.endswith("svg")
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "redpanda" in texts and "Amazon RDS" in texts
+
+
+def test_parity_static_reference_passes(project, run_cli):
+    code, out, _ = run_cli("parity", "--static", "compose", "aws", "--json", cwd=project)
+    data = json.loads(out)
+    assert code == 0 and data["different"] == 0
+    rows = {(r["service"], r["aspect"]): r for r in data["rows"]}
+    assert rows[("backend", "env REDPANDA_BROKERS")]["verdict"] == "explained"
+    assert rows[("backend", "env REDPANDA_BROKERS")]["why"] == "hostname"
+    assert rows[("backend", "image")]["verdict"] == "same"
+
+
+def test_parity_flags_an_unexplained_difference():
+    topology, _ = load(MINIMAL)
+    compose, aws = render(topology, ["compose", "aws"])
+    aws.data["lightsail"]["containers"]["web"]["image"] = "shop/app:2"
+    aws.data["lightsail"]["containers"]["web"]["environment"]["EXTRA"] = "1"
+    rows = [r for r in parity.compare(topology, compose, aws) if r.verdict == "DIFFERENT"]
+    assert [(r.service, r.aspect) for r in rows] == [("web", "image"), ("web", "env names")]
+
+
+def test_parity_needs_static_for_now(project, run_cli):
+    code, _, err = run_cli("parity", "compose", "aws", cwd=project)
+    assert code == 2 and "--static" in err
+
+
+def test_unknown_target(project, run_cli):
+    code, _, err = run_cli("render", "kubernetes", cwd=project)
+    assert code == 2 and "unknown target 'kubernetes'; targets: compose, aws" in err
+
+
+def test_help_teaches(run_cli):
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    for command in ("validate", "render", "cost", "graph", "parity", "schema"):
+        assert command in out
