@@ -9,7 +9,7 @@ ca="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 secret=()
 [ -f "$ca" ] && secret=(--secret "id=cacert,src=$ca")
 # BuildKit without buildx: a docker client >= 23 needs the buildx plugin for that, the OS's
-# client (Debian's docker.io, 20.10) does it itself. Use $DOCKER, else a client that can.
+# client (Debian's own docker package, 20.10) does it itself. Use $DOCKER, else a client that can.
 docker="${DOCKER:-docker}"
 if [ -z "${DOCKER:-}" ] && ! docker buildx version >/dev/null 2>&1 && [ -x /usr/bin/docker ] \
    && [ "$(/usr/bin/docker version --format '{{.Client.Version}}' 2>/dev/null | cut -d. -f1)" = 20 ]; then
