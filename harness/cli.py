@@ -234,6 +234,199 @@ def parity(
         raise typer.Exit(1)
 
 
+images_app = typer.Typer(help="Build, pull or list the topology's images (offline stand-ins where no registry answers).",
+                         no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(images_app, name="images")
+
+
+@images_app.command("build")
+def images_build(
+    names: Optional[list[str]] = typer.Argument(None, help="image keys from topology.yaml (default: all)"),
+    offline: Optional[bool] = typer.Option(None, "--offline/--online",
+                                           help="--offline: never pull, build stand-ins; default: try one pull, then decide"),
+    rebuild: bool = typer.Option(False, "--rebuild", help="rebuild even when the image is up to date"),
+    file: Path = FileOpt,
+) -> None:
+    """Build our images (app, firebase) and make the upstream ones present: pulled, or — where no registry
+    answers — replaced by offline stand-ins built from OS packages and tagged with the upstream refs."""
+    from rich.live import Live
+    from rich.text import Text
+
+    from harness.runtime import images
+
+    topology, _ = _load(file)
+    root = file.resolve().parent
+    lines: dict[str, str] = {}
+    done: dict[str, str] = {}
+
+    def view() -> Text:
+        t = Text()
+        for name in topology.images:
+            if name in done:
+                t.append(f"  ✔ {name:<11} {done[name]}\n", style="green")
+            elif name in lines:
+                t.append(f"  … {name:<11} {lines[name][-110:]}\n", style="yellow")
+            else:
+                t.append(f"    {name:<11} waiting\n", style="dim")
+        return t
+
+    with Live(view(), console=err, refresh_per_second=4, transient=False) as live:
+        def on_line(name: str, line: str) -> None:
+            lines[name] = line
+            live.update(view())
+
+        def on_done(name: str, result: str, seconds: float) -> None:
+            done[name] = f"{result} ({seconds:.1f} s)"
+            live.update(view())
+
+        images.ensure(topology, root, offline=offline, rebuild=rebuild, only=names or None,
+                      on_line=on_line, on_done=on_done)
+    images_ls(file=file, as_json=False)
+
+
+@images_app.command("ls")
+def images_ls(file: Path = FileOpt, as_json: bool = JsonOpt) -> None:
+    """List the topology's images: ours, upstream, or offline stand-in (and what the stand-in really is)."""
+    from dataclasses import asdict
+
+    from harness.runtime import images
+
+    topology, _ = _load(file)
+    states = [images.state(i) for i in topology.images.values()]
+    if as_json:
+        _emit([asdict(s) for s in states])
+        return
+    table = Table(title="images")
+    for col in ("image", "ref", "origin", "MB", "note"):
+        table.add_column(col, overflow="fold")
+    for s in states:
+        style = {"stand-in": "yellow", "missing": "red"}.get(s.origin, "")
+        table.add_row(s.name, s.ref, s.origin.upper() if s.origin == "stand-in" else s.origin,
+                      f"{s.size_mb:.0f}" if s.present else "-", s.note, style=style)
+    out.print(table)
+
+
+@app.command()
+def doctor(as_json: bool = JsonOpt) -> None:
+    """Check this machine: Docker engine, Compose v2, BuildKit, registry reachability, CA bundle. Exit 1 if the
+    engine or Compose is missing (`make provision` fixes both on a Debian-family root host)."""
+    from dataclasses import asdict
+
+    from harness.runtime.doctor import checks
+
+    results = checks()
+    if as_json:
+        _emit([asdict(c) for c in results])
+    else:
+        for c in results:
+            out.print(f"{'✔' if c.ok else '✘'} {c.name:<19} {c.detail}" + (f"\n    fix: {c.fix}" if c.fix else ""),
+                      style="green" if c.ok else "red", markup=False)
+    if not all(c.ok for c in results if c.name in ("docker client", "Docker engine", "Compose v2", "BuildKit")):
+        raise typer.Exit(1)
+
+
+def _stack(file: Path, project: Optional[str]):
+    from harness.runtime.stack import Stack
+
+    topology, _ = _load(file)
+    return Stack(topology, file.resolve().parent, project or "")
+
+
+ProjectOpt = typer.Option(None, "-p", "--project", help="compose project name (default: the topology's `project`)")
+
+
+@app.command()
+def up(
+    file: Path = FileOpt,
+    project: Optional[str] = ProjectOpt,
+    deadline: float = typer.Option(240.0, "--deadline", help="seconds to wait for every service to answer its probe"),
+    no_build: bool = typer.Option(False, "--no-build", help="do not build or pull images first"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Bring the topology up with Docker Compose, wait until every service answers a real probe, bootstrap it
+    (SASL users, topics, schemas, tenants with Tenant0) and print the endpoints. Running it twice is harmless."""
+    import time
+
+    from harness.runtime import images
+
+    stack = _stack(file, project)
+    t0 = time.monotonic()
+    if not no_build:
+        with err.status("images: checking / building (first run builds them: minutes)") as status:
+            images.ensure(stack.topology, stack.root,
+                          on_line=lambda n, line: status.update(f"images: {n}: {line[-100:]}"),
+                          on_done=lambda n, r, s: err.print(f"  image {n}: {r} ({s:.1f} s)", markup=False))
+    images_s = time.monotonic() - t0
+
+    def on_event(who: str, state: str, detail: str) -> None:
+        if as_json:
+            return
+        mark = {"ready": "✔", "done": "✔", "wrote": "✎"}.get(state, "…")
+        err.print(f"  {mark} {who:<17} {state:<8} {detail}", markup=False, highlight=False)
+
+    report = stack.up(deadline=deadline, on_event=on_event)
+    report.seconds["images"] = round(images_s, 2)
+    if as_json:
+        from dataclasses import asdict
+
+        _emit(asdict(report))
+        return
+    table = Table(title=f"{stack.project}: every service answered its probe in {report.seconds['healthy']:.1f} s "
+                        f"(bootstrap {report.seconds.get('bootstrap', 0):.1f} s)")
+    for col in ("service", "endpoint", "url", "how to authenticate"):
+        table.add_column(col, overflow="fold")
+    for e in report.endpoints:
+        table.add_row(e.service, e.name, e.url, e.auth)
+    out.print(table)
+    out.print("Stop with `make down` (keeps data) or `make clean` (removes volumes). Logs: `topo logs SERVICE`.")
+
+
+@app.command()
+def down(file: Path = FileOpt, project: Optional[str] = ProjectOpt,
+         volumes: bool = typer.Option(False, "--volumes", help="also remove named volumes and local secrets (data is lost)")) -> None:
+    """Stop and remove the stack's containers. Data in named volumes is kept unless --volumes."""
+    stack = _stack(file, project)
+    stack.down(volumes=volumes)
+    out.print(f"{stack.project}: down" + (" (volumes and local secrets removed)" if volumes else " (volumes kept)"))
+
+
+@app.command()
+def status(file: Path = FileOpt, project: Optional[str] = ProjectOpt, as_json: bool = JsonOpt) -> None:
+    """Show each service's container state and health."""
+    stack = _stack(file, project)
+    rows = stack.status()
+    if as_json:
+        _emit(rows)
+        return
+    table = Table(title=f"{stack.project}")
+    for col in ("service", "state", "health", "status", "ports"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["service"], r["state"], r["health"], r["status"], r["ports"],
+                      style="green" if r["health"] == "healthy" or (r["state"] == "running" and r["health"] == "-") else "yellow")
+    out.print(table)
+
+
+@app.command()
+def logs(service: str = typer.Argument(..., help="service name from topology.yaml"),
+         file: Path = FileOpt, project: Optional[str] = ProjectOpt,
+         tail: int = typer.Option(100, "--tail", help="lines to show"),
+         follow: bool = typer.Option(False, "--follow", "-F", help="keep streaming")) -> None:
+    """Show a service's logs (docker compose logs)."""
+    import subprocess
+
+    stack = _stack(file, project)
+    if stack.topology.service(service) is None:
+        from harness.loader.schema import did_you_mean
+
+        names = [s.name for s in stack.topology.services]
+        err.print(f"unknown service '{service}'; {did_you_mean(service, names) or 'services: ' + ', '.join(names)}",
+                  markup=False)
+        raise typer.Exit(2)
+    cmd = stack.compose.base() + ["logs", "--no-color", "--tail", str(tail)] + (["--follow"] if follow else []) + [service]
+    raise typer.Exit(subprocess.call(cmd))
+
+
 @app.command()
 def version() -> None:
     """Print topo's version."""

@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 from harness.errors import Problem
 
 REF = re.compile(r"\$\{([^}]*)\}")
-REF_FORM = re.compile(r"^(?P<svc>[a-z][a-z0-9-]*)\.(?:(?P<host>host)|port\.(?P<port>[a-z][a-z0-9-]*))$")
+REF_FORM = re.compile(r"^(?P<svc>[a-z][a-z0-9-]*)\.(?:(?P<host>host)|(?P<kind>port|published)\.(?P<port>[a-z][a-z0-9-]*))$")
 SIZE = re.compile(r"^(?P<n>[0-9]+)(?P<unit>Ki|Mi|Gi|Ti)$")
 UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
 
@@ -87,6 +87,7 @@ class Image:
     build: str
     standin: str
     key: str
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class Topology:
     aws: Aws
     budget_monthly_usd: float | None
     file: str
+    bootstrap: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     marks: Mapping[str, tuple[int, int]] = field(repr=False, compare=False, default_factory=dict)
 
     def service(self, name: str) -> Service | None:
@@ -237,8 +239,10 @@ def is_host_valued(value: str) -> bool:
     return any(svc and not port for _, svc, port in references(value))
 
 
-def resolve(topology: Topology, value: str, host_of: Callable[[Service], str]) -> str:
-    """Substitute ${svc.host} with host_of(svc) and ${svc.port.NAME} with the container port."""
+def resolve(topology: Topology, value: str, host_of: Callable[[Service], str],
+            published: Callable[[Port], int] = lambda p: p.port) -> str:
+    """Substitute ${svc.host} with host_of(svc), ${svc.port.NAME} with the container port and
+    ${svc.published.NAME} with the port a client outside the target uses (the host port in local development)."""
 
     def sub(m: re.Match) -> str:
         form = REF_FORM.match(m[1].strip())
@@ -248,7 +252,9 @@ def resolve(topology: Topology, value: str, host_of: Callable[[Service], str]) -
         if form["host"]:
             return host_of(svc)
         port = svc.port(form["port"])
-        return str(port.port) if port else m[0]
+        if port is None:
+            return m[0]
+        return str(published(port) if form["kind"] == "published" else port.port)
 
     return REF.sub(sub, str(value))
 

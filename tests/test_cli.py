@@ -16,6 +16,7 @@ from tests.conftest import MINIMAL, ROOT
 @pytest.fixture
 def project(tmp_path):
     shutil.copy(ROOT / "topology.yaml", tmp_path / "topology.yaml")
+    shutil.copytree(ROOT / "app" / "sql", tmp_path / "app" / "sql")
     return tmp_path
 
 

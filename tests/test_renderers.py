@@ -91,6 +91,7 @@ def test_fargate_tasks_are_valid_sizes_with_ebs_at_launch(reference):
 
 def test_render_check_detects_drift(tmp_path, run_cli):
     shutil.copy(ROOT / "topology.yaml", tmp_path / "topology.yaml")
+    shutil.copytree(ROOT / "app" / "sql", tmp_path / "app" / "sql")
     code, _, _ = run_cli("render", cwd=tmp_path)
     assert code == 0
     code, out, _ = run_cli("render", "--check", cwd=tmp_path)

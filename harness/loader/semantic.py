@@ -23,7 +23,8 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
         problems.append(Problem(file, line, col, key, message, hint))
 
     images = {
-        name: Image(name, spec["ref"], spec.get("build", ""), spec.get("standin", ""), f"images.{name}")
+        name: Image(name, spec["ref"], spec.get("build", ""), spec.get("standin", ""), f"images.{name}",
+                    spec.get("context", ""))
         for name, spec in data.get("images", {}).items()
     }
     services = []
@@ -117,6 +118,7 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
         aws=aws,
         budget_monthly_usd=data.get("budget", {}).get("monthly_usd"),
         file=file,
+        bootstrap=freeze({k: tuple(v) for k, v in data.get("bootstrap", {}).items()}),
         marks=freeze(flat_marks),
     )
     return topology, problems
@@ -150,7 +152,7 @@ def _check_references(t: Topology) -> list[Problem]:
             for raw, svc, port in references(value):
                 if not svc:
                     out.append(t.problem(key, f"{raw} is not a reference topo understands",
-                                         "write ${SERVICE.host} or ${SERVICE.port.NAME}; a literal $ is $$"))
+                                         "write ${SERVICE.host}, ${SERVICE.port.NAME} or ${SERVICE.published.NAME}; a literal $ is $$"))
                     continue
                 target = t.service(svc)
                 if target is None:
@@ -160,6 +162,9 @@ def _check_references(t: Topology) -> list[Problem]:
                     out.append(t.problem(key, f"{raw}: service '{svc}' has no port named '{port}'",
                                          did_you_mean(port, [p.name for p in target.ports])
                                          or f"its ports are: {', '.join(p.name for p in target.ports) or 'none'}"))
+                elif ".published." in raw and not target.port(port).publish:
+                    out.append(t.problem(key, f"{raw}: port '{port}' of {svc} is not published",
+                                         f"add publish: true to it, or write ${{{svc}.port.{port}}}"))
         for var, secret in s.secrets:
             if secret not in t.secrets:
                 out.append(t.problem(f"{s.key}.secrets.{var}", f"unknown secret '{secret}'",
@@ -182,6 +187,16 @@ def _check_references(t: Topology) -> list[Problem]:
         if u.password_secret not in t.secrets:
             out.append(t.problem(f"{u.key}.password_secret", f"unknown secret '{u.password_secret}'",
                                  did_you_mean(u.password_secret, t.secrets) or "declare it under `secrets:`"))
+    from pathlib import Path
+
+    for svc, files in t.bootstrap.items():
+        if t.service(svc) is None:
+            out.append(t.problem(f"bootstrap.{svc}", f"unknown service '{svc}'",
+                                 did_you_mean(svc, names) or f"services are: {', '.join(names)}"))
+        for i, f in enumerate(files):
+            if not (Path(t.file).parent / f).is_file():
+                out.append(t.problem(f"bootstrap.{svc}[{i}]", f"file {f} does not exist",
+                                     "paths are relative to the folder of topology.yaml"))
     import re
     for sec in t.secrets.values():
         for ref in re.findall(r"\{([^}]*)\}", sec.template):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import yaml
 
 from harness.model import Service, Topology, resolve
-from harness.targets.base import APP_UID, Rendering, Target, env_of, header
+from harness.targets.base import APP_UID, Rendering, Target, header
 
 COMPOSE_FILE = "compose/docker-compose.yml"
 SECRETS_DIR = "../.topo/secrets"  # relative to compose/, git-ignored; created by `topo up`
@@ -47,6 +47,13 @@ class ComposeTarget(Target):
     name = "compose"
     description = "docker compose file for local development (compose/docker-compose.yml)"
 
+    def __init__(self, port_offset: int = 0, secrets_dir: str = SECRETS_DIR, path: str = COMPOSE_FILE):
+        # an ephemeral stack (tests) shifts every published port so it never collides with `make up`'s stack
+        self.port_offset, self.secrets_dir, self.path = port_offset, secrets_dir, path
+
+    def host_port(self, port) -> int:
+        return port.port + self.port_offset
+
     def render(self, topology: Topology) -> Rendering:
         out = Rendering(self.name)
         services: dict[str, dict] = {}
@@ -55,8 +62,8 @@ class ComposeTarget(Target):
         for s in topology.services:
             spec: dict = {"image": s.image.ref}
             if s.command:
-                spec["command"] = [_escape(resolve(topology, c, lambda o: o.name)) for c in s.command]
-            env = {k: _escape(v) for k, v in env_of(topology, s, lambda o: o.name).items()}
+                spec["command"] = [_escape(resolve(topology, c, lambda o: o.name, self.host_port)) for c in s.command]
+            env = {k: _escape(resolve(topology, v, lambda o: o.name, self.host_port)) for k, v in s.env}
             used_secrets = []
             for var, secret in s.secrets:
                 if s.secrets_as == "file":
@@ -64,12 +71,12 @@ class ComposeTarget(Target):
                     used_secrets.append(secret)
                 else:
                     env[var] = f"${{{secret_env_var(secret)}:?run topo up (it creates .topo/secrets.env)}}"
-                secrets[secret] = {"file": f"{SECRETS_DIR}/{secret}"} if s.secrets_as == "file" else secrets.get(secret, {})
+                secrets[secret] = {"file": f"{self.secrets_dir}/{secret}"} if s.secrets_as == "file" else secrets.get(secret, {})
             if env:
                 spec["environment"] = env
             if used_secrets:
                 spec["secrets"] = used_secrets
-            published = [f"127.0.0.1:{p.port}:{p.port}" + ("/udp" if p.protocol == "udp" else "") for p in s.ports if p.publish]
+            published = [f"127.0.0.1:{self.host_port(p)}:{p.port}" + ("/udp" if p.protocol == "udp" else "") for p in s.ports if p.publish]
             if published:
                 spec["ports"] = published
             exposed = [str(p.port) for p in s.ports if not p.publish]
@@ -114,6 +121,6 @@ class ComposeTarget(Target):
             if not doc["secrets"]:
                 del doc["secrets"]
         text = header("compose") + yaml.safe_dump(doc, sort_keys=False, width=120, default_flow_style=False)
-        out.files[COMPOSE_FILE] = text
+        out.files[self.path] = text
         out.data["compose"] = doc
         return out

@@ -112,7 +112,7 @@ case('ref-unknown-port',
 
 case('ref-malformed',
      edit(('${broker.host}', '${broker.hostname}')),
-     '36:7: services.web.env.BROKERS: ${broker.hostname} is not a reference topo understands; write ${SERVICE.host} or ${SERVICE.port.NAME}; a literal $ is $$')
+     '36:7: services.web.env.BROKERS: ${broker.hostname} is not a reference topo understands; write ${SERVICE.host}, ${SERVICE.port.NAME} or ${SERVICE.published.NAME}; a literal $ is $$')
 
 case('unknown-secret',
      edit(('DB_PASSWORD: db-password', 'DB_PASSWORD: db-pasword')),
@@ -245,6 +245,14 @@ case('image-ref-uppercase',
 case('secret-template-unknown',
      edit(('  db-password: {}', '  db-password: {template: "{kafka-pasword}"}')),
      "23:17: secrets.db-password.template: {kafka-pasword} names an unknown secret; did you mean 'kafka-password'?")
+
+case('published-port-not-published',
+     edit(('${broker.port.kafka}', '${broker.published.kafka}')),
+     "36:7: services.web.env.BROKERS: ${broker.published.kafka}: port 'kafka' of broker is not published; add publish: true to it, or write ${broker.port.kafka}")
+
+case('bootstrap-file-missing',
+     edit(('services:\n  web:', 'bootstrap:\n  db: [sql/missing.sql]\nservices:\n  web:')),
+     '29:8: bootstrap.db[0]: file sql/missing.sql does not exist; paths are relative to the folder of topology.yaml')
 
 case('public-endpoint-unknown-port',
      edit(('{container: web, port: http}', '{container: web, port: web}')),

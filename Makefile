@@ -1,0 +1,63 @@
+# topo — every target depends on .venv, which `make venv` builds from scratch on a fresh machine.
+#   make up      bring the whole platform up locally (provision Docker, build/pull images, up, bootstrap)
+#   make test    unit tests + golden + corpus + fuzz + the Docker smoke test (provisions what it needs)
+#   make down    stop the stack, keep its data          make clean   stop and remove volumes + secrets
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOPO := $(VENV)/bin/topo
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: venv provision images render validate check test unit up down clean status golden bench help
+
+help:
+	@sed -n '1,5p' Makefile
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]' -e app/
+	touch $@
+
+venv: $(VENV)/.installed
+
+provision: venv
+	bash scripts/provision-docker.sh
+
+images: provision
+	$(TOPO) images build
+
+render: venv
+	$(TOPO) render
+
+validate: venv
+	$(TOPO) validate
+
+check: venv
+	$(TOPO) validate
+	$(TOPO) render --check
+
+unit: venv
+	$(PY) -m pytest -m "not docker" $(PYTEST_ARGS)
+
+test: venv provision images check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+up: venv provision images
+	$(TOPO) up
+
+down: venv
+	$(TOPO) down
+
+clean: venv
+	$(TOPO) down --volumes
+
+status: venv
+	$(TOPO) status
+
+golden: venv
+	$(PY) -m tests.golden.regenerate
+
+bench: venv
+	$(PY) bench/up.py

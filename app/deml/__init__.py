@@ -1,0 +1,1 @@
+"""DEML reference app: every role of the Event Projections pipeline, selected by `deml ROLE`."""

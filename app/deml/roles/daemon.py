@@ -1,0 +1,138 @@
+"""daemon: the outbox relay, the cron publisher and the health pinger (three loops, one process).
+
+Relay: claim unpublished outbox rows with FOR UPDATE SKIP LOCKED, produce them (idempotent producer, acks=all),
+wait for the acknowledgements, then mark them published — in that order. A crash between produce and mark leaves
+the rows unpublished: they are produced again with the same event_id, and consumers absorb the duplicate.
+
+Cron: every tick, for EVERY tenant in Postgres — Tenant0 included, the same loop, no tenant-specific branch —
+publish `tenant.tick` to internal-tasks, with an event id derived from (tenant, tick) so a repeat is a duplicate.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import psycopg
+import requests
+
+from deml import envelope
+from deml.config import Config, tunable
+from deml.kafka import INTERNAL_TASKS, producer
+from deml.process import Lifecycle, health_routes, serve
+
+log = logging.getLogger("deml.daemon")
+
+
+def fault(name: str) -> bool:
+    """Fault injection for the contract suite (DEML_FAULTS=relay_exit_after_produce): off unless set."""
+    return name in os.environ.get("DEML_FAULTS", "").split(",")
+
+
+def relay_once(conn: psycopg.Connection, prod, batch: int = 200) -> int:
+    with conn.transaction():
+        rows = conn.execute(
+            "SELECT seq, event_id, tenant_id, aggregate_id, type, payload, occurred_at FROM outbox "
+            "WHERE published_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (batch,)).fetchall()
+        if not rows:
+            return 0
+        failures: list = []
+        for seq, event_id, tenant, aggregate_id, type_, payload, occurred_at in rows:
+            env = envelope.make(tenant, type_, "outbox", payload, event_id=str(event_id),
+                                occurred_at=occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+            # keyed by tenant: per-aggregate order holds (one tenant → one partition, produced in seq order)
+            prod.produce(INTERNAL_TASKS, key=tenant.encode(), value=envelope.encode(env),
+                         on_delivery=lambda err, msg: failures.append(err) if err else None)
+        left = prod.flush(30)
+        if left or failures:
+            raise RuntimeError(f"relay: {left} unacknowledged, {len(failures)} failed: {failures[:1]}")
+        if fault("relay_exit_after_produce"):
+            log.error("fault injected: exiting between produce and mark (%d rows will be re-published)", len(rows))
+            os._exit(3)
+        conn.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY(%s)",
+                     ([r[0] for r in rows],))
+    return len(rows)
+
+
+def tenants(conn: psycopg.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT id FROM tenants ORDER BY id").fetchall()]
+
+
+def tick_events(tenant_ids: list[str], bucket: int) -> list[dict]:
+    """The same event for every tenant: no branch on Tenant0 or any other id."""
+    return [envelope.make(t, "tenant.tick", "cron", {"bucket": bucket}, event_id=envelope.tick_id(t, bucket))
+            for t in tenant_ids]
+
+
+def run(cfg: Config, life: Lifecycle, port: int) -> None:
+    conninfo = dict(conninfo=cfg["DATABASE_URL"], password=cfg["DATABASE_PASSWORD"], connect_timeout=5)
+    prod = producer(cfg)
+    interval = tunable("CRON_INTERVAL_SECONDS", 10.0)
+    relay_idle = tunable("RELAY_POLL_SECONDS", 0.2)
+
+    def relay_loop() -> None:
+        conn = None
+        while not life.stop.is_set():
+            try:
+                conn = conn if conn is not None and not conn.closed else psycopg.connect(**conninfo)
+                n = relay_once(conn, prod)
+                life.beat("relay")
+                if n:
+                    life.count("relayed", n)
+                else:
+                    life.stop.wait(relay_idle)
+            except Exception as exc:  # noqa: BLE001 — keep relaying after transient failures
+                life.failed("relay", exc)
+                log.warning("relay: %s", exc)
+                if conn is not None:
+                    conn.close()
+                conn = None
+                life.stop.wait(1)
+        if conn is not None:
+            conn.close()
+
+    def cron_loop() -> None:
+        while not life.stop.is_set():
+            try:
+                bucket = int(time.time() // interval)
+                with psycopg.connect(**conninfo) as conn:
+                    ids = tenants(conn)
+                for env in tick_events(ids, bucket):
+                    prod.produce(INTERNAL_TASKS, key=env["tenant_id"].encode(), value=envelope.encode(env))
+                if prod.flush(30):
+                    raise RuntimeError("cron: ticks not acknowledged")
+                life.beat("cron")
+                life.count("ticks", len(ids))
+            except Exception as exc:  # noqa: BLE001
+                life.failed("cron", exc)
+                log.warning("cron: %s", exc)
+            life.stop.wait(interval - (time.time() % interval))
+
+    def pinger_loop() -> None:
+        ch_url, ch_auth = cfg["CLICKHOUSE_URL"].rstrip("/") + "/ping", (cfg["CLICKHOUSE_USER"], cfg["CLICKHOUSE_PASSWORD"])
+        while not life.stop.is_set():
+            try:
+                requests.get(ch_url, auth=ch_auth, timeout=3).raise_for_status()
+                prod.list_topics(timeout=5)
+                life.beat("pinger")
+            except Exception as exc:  # noqa: BLE001
+                life.failed("pinger", exc)
+            try:  # the backend's health is reported, not inherited
+                code = requests.get(cfg["BACKEND_URL"].rstrip("/") + "/healthz", timeout=3).status_code
+                life.stats["backend_healthz"] = code
+            except requests.RequestException:
+                life.stats["backend_healthz"] = 0
+            life.stop.wait(10)
+
+    server = serve(port, health_routes(life), life)
+    threads = [threading.Thread(target=f, name=f.__name__, daemon=True) for f in (relay_loop, cron_loop, pinger_loop)]
+    for t in threads:
+        t.start()
+    log.info("daemon running: relay, cron every %.0f s, pinger; health on :%d", interval, port)
+    life.stop.wait()
+    for t in threads:
+        t.join(timeout=60)
+    prod.flush(30)
+    server.shutdown()
+    log.info("daemon stopped")

@@ -1,0 +1,111 @@
+"""Bootstrap a running stack, idempotently: SASL users, topics with partitions, SQL schemas, tenant rows
+(Tenant0 first, like every other tenant), and the tenants' documents in Firestore. Running it twice is harmless.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+from harness.errors import TopoError
+from harness.model import Topology
+from harness.runtime.services import Access, kind
+
+
+def _split_sql(text: str) -> list[str]:
+    text = re.sub(r"--[^\n]*", "", text)
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def kafka(access: Access, say: Callable[[str], None]) -> None:
+    from confluent_kafka.admin import (
+        AdminClient, NewPartitions, NewTopic, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion,
+    )
+
+    t = access.topology
+    broker = next((s for s in t.services if kind(s) == "kafka"), None)
+    if broker is None:
+        return
+    admin_user, admin_password = access.kafka_user(superuser=True)
+    admin = AdminClient({"bootstrap.servers": access.kafka_bootstrap(broker), "security.protocol": "SASL_PLAINTEXT",
+                         "sasl.mechanism": t.kafka_mechanism, "sasl.username": admin_user, "sasl.password": admin_password})
+    mechanism = ScramMechanism.SCRAM_SHA_256 if t.kafka_mechanism.endswith("256") else ScramMechanism.SCRAM_SHA_512
+    upserts = [UserScramCredentialUpsertion(u.name, ScramCredentialInfo(mechanism, 4096),
+                                            access.secrets[u.password_secret].encode())
+               for u in t.kafka_users if not u.superuser]
+    if upserts:
+        for user, future in admin.alter_user_scram_credentials(upserts).items():
+            future.result(timeout=30)
+        say(f"SASL users: {', '.join(u.user for u in upserts)} ({t.kafka_mechanism})")
+    existing = admin.list_topics(timeout=10).topics
+    new = [NewTopic(tp.name, num_partitions=tp.partitions, replication_factor=tp.replication)
+           for tp in t.topics if tp.name not in existing]
+    if new:
+        for name, future in admin.create_topics(new, operation_timeout=30).items():
+            future.result(timeout=30)
+    grow = [NewPartitions(tp.name, tp.partitions) for tp in t.topics
+            if tp.name in existing and len(existing[tp.name].partitions) < tp.partitions]
+    if grow:
+        for name, future in admin.create_partitions(grow).items():
+            future.result(timeout=30)
+    say("topics: " + ", ".join(f"{tp.name} ({tp.partitions} partitions)" for tp in t.topics)
+        + (f" — created {', '.join(n.topic for n in new)}" if new else " — already there"))
+
+
+def sql(access: Access, root: Path, say: Callable[[str], None]) -> None:
+    t = access.topology
+    for svc_name, files in t.bootstrap.items():
+        service = t.service(svc_name)
+        k = kind(service)
+        statements = [(f, stmt) for f in files for stmt in _split_sql((root / f).read_text())]
+        if k == "postgres":
+            import psycopg
+
+            probe = access.probes(service, lambda: "")[0]
+            with psycopg.connect(probe.dsn, password=probe.password, connect_timeout=5) as conn:
+                for _f, stmt in statements:
+                    conn.execute(stmt)
+                tenants = [(x.id, x.name) for x in t.tenants]
+                with conn.cursor() as cur:
+                    cur.executemany("INSERT INTO tenants (id, name) VALUES (%s, %s) "
+                                    "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name", tenants)
+            say(f"postgres: {len(statements)} statement(s) from {', '.join(files)}; tenants "
+                + ", ".join(x.id for x in t.tenants))
+        elif k == "clickhouse":
+            probe = access.probes(service, lambda: "")[0]
+            for f, stmt in statements:
+                r = requests.post(probe.url, data=stmt, auth=(probe.user, probe.password), timeout=30)
+                if r.status_code != 200:
+                    raise TopoError(f"bootstrap of {svc_name} failed on {f}: {r.text.strip()[:300]}")
+            say(f"clickhouse: {len(statements)} statement(s) from {', '.join(files)}")
+        else:
+            raise TopoError(f"bootstrap.{svc_name}: topo applies SQL to postgres and clickhouse services only")
+
+
+def firebase(access: Access, say: Callable[[str], None]) -> None:
+    t = access.topology
+    fb = next((s for s in t.services if kind(s) == "firebase"), None)
+    if fb is None or not access.host_port(fb, "firestore"):
+        return
+    project = dict(fb.env).get("FIREBASE_PROJECT", "demo-topo")
+    base = (f"http://127.0.0.1:{access.host_port(fb, 'firestore')}/v1/projects/{project}/databases/(default)/documents")
+    for tenant in t.tenants:
+        r = requests.patch(f"{base}/tenants/{tenant.id}", headers={"Authorization": "Bearer owner"}, timeout=10,
+                           json={"fields": {"name": {"stringValue": tenant.name}, "id": {"stringValue": tenant.id}}})
+        if r.status_code != 200:
+            raise TopoError(f"bootstrap of firebase failed: {r.status_code} {r.text[:200]}")
+    say(f"firebase: project {project} (demo project: no cloud resources), tenant documents "
+        + ", ".join(x.id for x in t.tenants))
+
+
+def run_all(access: Access, root: Path, say: Callable[[str], None]) -> None:
+    kafka(access, say)
+    sql(access, root, say)
+    firebase(access, say)
+
+
+def describe(access: Access) -> str:
+    return json.dumps({"tenants": [x.id for x in access.topology.tenants]})

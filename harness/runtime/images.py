@@ -1,0 +1,153 @@
+"""Images: ours are built from their recipe folder; upstream ones are pulled — or, where no registry answers,
+replaced by an offline stand-in built from OS packages and tagged with the upstream ref (so rendered files do
+not change). Stand-ins carry the label org.topo.standin=true and are named as such everywhere.
+
+A host CA bundle reaches builds as the BuildKit secret `cacert`; it is never copied into an image.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import CommandError, TopoError
+from harness.model import Image, Topology
+from harness.runtime.docker import build_client, run
+
+CA_BUNDLE_DEFAULT = "/etc/ssl/certs/ca-certificates.crt"
+STANDIN_LABEL = "org.topo.standin"
+
+
+def ca_bundle() -> str | None:
+    path = os.environ.get("TOPO_CA_BUNDLE", CA_BUNDLE_DEFAULT)
+    return path if Path(path).is_file() else None
+
+
+def inspect(ref: str) -> dict | None:
+    out = run(["docker", "image", "inspect", ref], check=False, timeout=30)
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout)[0]
+
+
+def context_hash(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(folder)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class ImageState:
+    name: str
+    ref: str
+    origin: str  # ours | upstream | stand-in | missing
+    present: bool
+    size_mb: float
+    note: str
+
+
+def state(image: Image) -> ImageState:
+    data = inspect(image.ref)
+    if data is None:
+        return ImageState(image.name, image.ref, "missing", False, 0.0,
+                          "build it" if image.build else "pull it, or build its stand-in (--offline)")
+    labels = data.get("Config", {}).get("Labels") or {}
+    size = data.get("Size", 0) / 1e6
+    if labels.get(STANDIN_LABEL) == "true":
+        return ImageState(image.name, image.ref, "stand-in", True, size, labels.get("org.topo.standin.note", ""))
+    return ImageState(image.name, image.ref, "ours" if image.build else "upstream", True, size,
+                      f"context {labels.get('org.topo.context', '?')}" if image.build else "pulled")
+
+
+def _stream(cmd: list[str], env: dict, on_line: Callable[[str], None], cwd: Path | None = None) -> None:
+    lines: list[str] = []
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.rstrip()
+        lines.append(line)
+        if line:
+            on_line(line)
+    if proc.wait() != 0:
+        raise CommandError(cmd, proc.returncode, "\n".join(lines[-40:]), "",
+                           "read the build output above; a proxy CA problem shows as a certificate error")
+
+
+def build_ours(image: Image, root: Path, on_line: Callable[[str], None], rebuild: bool = False) -> str:
+    folder = root / image.build
+    if not folder.is_dir():
+        raise TopoError(f"images.{image.name}.build: folder {image.build} does not exist")
+    prepare = folder / "prepare-context.sh"
+    if prepare.exists():
+        _stream(["bash", str(prepare)], os.environ.copy(), on_line, cwd=root)
+    context = root / image.context if image.context else folder
+    digest = context_hash(folder) if context == folder else context_hash(folder)[:8] + context_hash(context)[:8]
+    current = inspect(image.ref)
+    if current and not rebuild and (current["Config"].get("Labels") or {}).get("org.topo.context") == digest:
+        return "up to date"
+    cmd = [build_client(), "build", "-t", image.ref, "--label", f"org.topo.context={digest}",
+           "--label", f"org.topo.image={image.name}"]
+    ca = ca_bundle()
+    if ca:
+        cmd += ["--secret", f"id=cacert,src={ca}"]
+    cmd += ["-f", str(folder / "Dockerfile"), str(context)]
+    _stream(cmd, {**os.environ, "DOCKER_BUILDKIT": "1", "BUILDKIT_PROGRESS": "plain"}, on_line)
+    return "built"
+
+
+def try_pull(ref: str, timeout: float) -> bool:
+    try:
+        return run(["docker", "pull", ref], check=False, timeout=timeout).returncode == 0
+    except CommandError:
+        return False
+
+
+def build_standin(image: Image, root: Path, on_line: Callable[[str], None], rebuild: bool = False) -> str:
+    script = root / "scripts" / "build-images.sh"
+    cmd = ["bash", str(script), "--offline"] + (["--rebuild"] if rebuild else []) + [image.name]
+    _stream(cmd, os.environ.copy(), on_line, cwd=root)
+    return "stand-in built"
+
+
+def ensure(topology: Topology, root: Path, offline: bool | None = None, rebuild: bool = False,
+           only: list[str] | None = None, on_line: Callable[[str, str], None] = lambda n, l: None,
+           on_done: Callable[[str, str, float], None] = lambda n, r, s: None) -> dict[str, str]:
+    """Make every image of the topology present. offline=None: try one pull, go offline if it fails."""
+    results: dict[str, str] = {}
+    pull_timeout = float(os.environ.get("TOPO_PULL_TIMEOUT", "20"))
+    images = [i for i in topology.images.values() if only is None or i.name in only]
+    # ours first: the app image is what changes most
+    for image in sorted(images, key=lambda i: (not i.build, i.name)):
+        start = time.monotonic()
+        line = lambda text, n=image.name: on_line(n, text)  # noqa: E731
+        if image.build:
+            result = build_ours(image, root, line, rebuild)
+        elif inspect(image.ref) is not None and not rebuild:
+            result = "present (" + state(image).origin + ")"
+        else:
+            if offline is None:
+                line(f"trying docker pull {image.ref} ({pull_timeout:.0f} s)")
+                offline = not try_pull(image.ref, pull_timeout)
+                result = "pulled" if not offline else ""
+                if offline:
+                    line("no registry answers: building offline stand-ins from OS packages")
+            elif not offline:
+                if not try_pull(image.ref, pull_timeout):
+                    raise TopoError(f"docker pull {image.ref} failed; use `topo images build --offline` for stand-ins")
+                result = "pulled"
+            else:
+                result = ""
+            if not result:
+                if not image.standin:
+                    raise TopoError(f"images.{image.name}: cannot pull {image.ref} and no `standin` recipe is declared")
+                result = build_standin(image, root, line, rebuild)
+        results[image.name] = result
+        on_done(image.name, result, time.monotonic() - start)
+    return results

@@ -1,0 +1,58 @@
+"""Local secret values: generated once into .topo/secrets/ (git-ignored), never written into rendered files.
+
+Compose mounts each file at /run/secrets/NAME (read through VAR_FILE); images that only read VAR get it from
+.topo/secrets.env, which `docker compose --env-file` interpolates at `up` time.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets as pysecrets
+from pathlib import Path
+
+from harness.model import Topology
+from harness.targets.compose import secret_env_var
+
+
+def state_dir(root: Path) -> Path:
+    return root / ".topo"
+
+
+def ensure(topology: Topology, root: Path) -> dict[str, str]:
+    """Create missing secret files; return every secret's value (for probes and bootstrap, never printed)."""
+    folder = state_dir(root) / "secrets"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o755)
+    values: dict[str, str] = {}
+    pending = dict(topology.secrets)
+    # plain secrets first, then templates built from them
+    for name, sec in sorted(pending.items(), key=lambda kv: bool(kv[1].template)):
+        path = folder / name
+        if path.exists():
+            values[name] = path.read_text()
+            continue
+        if sec.template:
+            value = re.sub(r"\{([^}]*)\}", lambda m: pysecrets.token_urlsafe(18) if m[1] == "random" else values[m[1]],
+                           sec.template)
+        else:
+            value = pysecrets.token_urlsafe(18)
+        path.write_text(value)
+        values[name] = value
+    for name in values:
+        # the app containers run as uid 10001 and read the bind-mounted file: it must be world-readable locally
+        os.chmod(folder / name, 0o644)
+    env_file = state_dir(root) / "secrets.env"
+    env_file.write_text("".join(f"{secret_env_var(n)}={v}\n" for n, v in sorted(values.items())))
+    os.chmod(env_file, 0o600)
+    return values
+
+
+def remove(root: Path) -> None:
+    folder = state_dir(root) / "secrets"
+    if folder.exists():
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+    env_file = state_dir(root) / "secrets.env"
+    if env_file.exists():
+        env_file.unlink()

@@ -1,0 +1,184 @@
+"""A running stack of one topology: render → secrets → `docker compose up` → real probes → bootstrap → endpoints.
+
+`Stack.up()` is idempotent (running it twice is harmless). `down()` keeps named volumes unless asked;
+an ephemeral stack (tests) has its own project name and shifted published ports, so it never collides with
+the `make up` stack on the same machine.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import TopoError
+from harness.model import Topology
+from harness.render import write
+from harness.runtime import bootstrap, secrets
+from harness.runtime.docker import Compose, compose_version, docker_available
+from harness.runtime.probes import ProbeTimeout, wait_for
+from harness.runtime.services import Access, Endpoint
+from harness.targets.compose import COMPOSE_FILE, ComposeTarget
+
+Event = Callable[[str, str, str], None]  # (service or phase, state, detail)
+
+
+def free_port_offset(topology: Topology, tries: int = 50) -> int:
+    """An offset under which every published port of the topology is free on 127.0.0.1."""
+    import random
+
+    ports = [p.port for s in topology.services for p in s.ports if p.publish]
+    rng = random.Random()
+    for _ in range(tries):
+        offset = rng.randrange(20, 400) * 100
+        if max(ports, default=0) + offset > 65000:
+            continue
+        if all(_free(p + offset) for p in ports):
+            return offset
+    raise TopoError("no free range of ports found on 127.0.0.1 for an ephemeral stack")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+@dataclass
+class UpReport:
+    project: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    answered: dict[str, list[str]] = field(default_factory=dict)
+    bootstrap: list[str] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+
+@dataclass
+class Stack:
+    topology: Topology
+    root: Path
+    project: str = ""
+    port_offset: int = 0
+    ephemeral: bool = False
+
+    def __post_init__(self) -> None:
+        self.project = self.project or self.topology.project
+        if self.ephemeral:
+            self.compose_file = self.root / ".topo" / "stacks" / self.project / "docker-compose.yml"
+        else:
+            self.compose_file = self.root / COMPOSE_FILE
+        self._secrets: dict[str, str] | None = None
+
+    # ---- pieces ----------------------------------------------------------------------------------------------
+
+    @property
+    def compose(self) -> Compose:
+        return Compose(self.project, [self.compose_file], self.root / ".topo" / "secrets.env")
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        if self._secrets is None:
+            self._secrets = secrets.ensure(self.topology, self.root)
+        return self._secrets
+
+    @property
+    def access(self) -> Access:
+        return Access(self.topology, self.secrets, self.port_offset)
+
+    def render(self) -> list[str]:
+        if self.ephemeral:
+            rel = os.path.relpath(self.root / ".topo" / "secrets", self.compose_file.parent)
+            target = ComposeTarget(self.port_offset, rel, str(self.compose_file.relative_to(self.root)))
+        else:
+            target = ComposeTarget()
+        return write([target.render(self.topology)], self.root)
+
+    def diagnose(self, service: str) -> tuple[str, str]:
+        rows = [r for r in self.compose.ps() if r.get("Service") == service]
+        state = (f"{rows[0].get('State')} {rows[0].get('Health') or ''} ({rows[0].get('Status')})".strip()
+                 if rows else "no container")
+        return state, self.compose.logs(service, tail=20)
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+
+    def up(self, deadline: float = 240.0, on_event: Event = lambda *a: None, do_bootstrap: bool = True) -> UpReport:
+        if not docker_available():
+            raise TopoError("no Docker engine answers `docker info`; run `make provision` (or `topo doctor`)")
+        compose_version()
+        report = UpReport(self.project)
+        start = time.monotonic()
+        _ = self.secrets
+        for path in self.render():
+            on_event("render", "wrote", path)
+        on_event("compose", "starting", f"docker compose -p {self.project} up -d")
+        failure: list[BaseException] = []
+
+        def compose_up() -> None:
+            try:
+                self.compose("up", "-d", "--remove-orphans", "--quiet-pull",
+                             hint="`topo logs SERVICE` shows why a container did not start")
+            except BaseException as exc:  # noqa: BLE001 — reported after the probes
+                failure.append(exc)
+
+        thread = threading.Thread(target=compose_up, daemon=True)
+        thread.start()
+        access = self.access
+        checks = [(s.name, p) for s in self.topology.services
+                  for p in access.probes(s, lambda n=s.name: self.compose.container_id(n))]
+        remaining = deadline - (time.monotonic() - start)
+
+        def one(name: str, probe) -> tuple[str, float, str]:
+            on_event(name, "waiting", probe.what)
+            hint = {"firebase": "the Auth emulator needs ≈ 20 s; check `topo logs firebase`"}.get(name, f"`topo logs {name}`")
+            waited, detail = wait_for(probe, remaining, diagnose=self.diagnose, hint=hint)
+            on_event(name, "ready", f"{probe.what}: {detail} ({waited:.1f} s)")
+            return name, waited, f"{probe.what}: {detail}"
+
+        errors: list[ProbeTimeout] = []
+        with ThreadPoolExecutor(max_workers=max(1, len(checks))) as pool:
+            futures = [pool.submit(one, n, p) for n, p in checks]
+            for fut in as_completed(futures):
+                try:
+                    name, waited, detail = fut.result()
+                    report.seconds[name] = max(report.seconds.get(name, 0.0), round(waited, 2))
+                    report.answered.setdefault(name, []).append(detail)
+                except ProbeTimeout as exc:
+                    errors.append(exc)
+        thread.join(timeout=max(5.0, deadline - (time.monotonic() - start)))
+        if errors:
+            raise TopoError("\n\n".join(str(e) for e in errors))
+        if failure:
+            raise failure[0]
+        report.seconds["healthy"] = round(time.monotonic() - start, 2)
+        if do_bootstrap:
+            b0 = time.monotonic()
+            bootstrap.run_all(access, self.root, lambda line: (report.bootstrap.append(line), on_event("bootstrap", "done", line)))
+            report.seconds["bootstrap"] = round(time.monotonic() - b0, 2)
+        report.endpoints = [e for s in self.topology.services for e in access.endpoints(s)]
+        report.seconds["total"] = round(time.monotonic() - start, 2)
+        return report
+
+    def down(self, volumes: bool = False) -> None:
+        if not self.compose_file.exists():
+            self.render()
+        args = ["down", "--remove-orphans", "--timeout", "20"] + (["--volumes"] if volumes else [])
+        self.compose(*args, hint="is the Docker engine running? `topo doctor`")
+        if volumes and not self.ephemeral:
+            secrets.remove(self.root)
+
+    def status(self) -> list[dict]:
+        rows = {r.get("Service"): r for r in self.compose.ps()}
+        out = []
+        for s in self.topology.services:
+            r = rows.get(s.name)
+            out.append({"service": s.name, "state": r.get("State") if r else "absent",
+                        "health": (r.get("Health") or "-") if r else "-", "status": r.get("Status") if r else "",
+                        "ports": ", ".join(f"127.0.0.1:{p.port + self.port_offset}" for p in s.ports if p.publish)})
+        return out
