@@ -31,7 +31,8 @@ def kafka(access: Access, say: Callable[[str], None]) -> None:
         return
     admin_user, admin_password = access.kafka_user(superuser=True)
     admin = AdminClient({"bootstrap.servers": access.kafka_bootstrap(broker), "security.protocol": "SASL_PLAINTEXT",
-                         "sasl.mechanism": t.kafka_mechanism, "sasl.username": admin_user, "sasl.password": admin_password})
+                         "sasl.mechanism": t.kafka_mechanism, "sasl.username": admin_user, "sasl.password": admin_password,
+                         "log_level": 3})
     mechanism = ScramMechanism.SCRAM_SHA_256 if t.kafka_mechanism.endswith("256") else ScramMechanism.SCRAM_SHA_512
     upserts = [UserScramCredentialUpsertion(u.name, ScramCredentialInfo(mechanism, 4096),
                                             access.secrets[u.password_secret].encode())

@@ -68,7 +68,7 @@ class KafkaProbe:
     def check(self) -> str:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({**self.config(), "socket.timeout.ms": 3000})
+        admin = AdminClient({**self.config(), "socket.timeout.ms": 3000, "log_level": 0})
         md = admin.list_topics(timeout=4)
         if not md.brokers:
             raise RuntimeError("metadata lists no broker")
@@ -180,11 +180,16 @@ class ContainerHealthProbe:
 
 
 def wait_for(probe: Probe, deadline_s: float, interval: float = 0.5,
-             diagnose: Callable[[str], tuple[str, str]] | None = None, hint: str = "") -> tuple[float, str]:
-    """Retry probe.check() until it passes; return (seconds waited, what answered)."""
+             diagnose: Callable[[str], tuple[str, str]] | None = None, hint: str = "",
+             abort: Callable[[], BaseException | None] = lambda: None) -> tuple[float, str]:
+    """Retry probe.check() until it passes; return (seconds waited, what answered).
+    `abort` lets the caller stop waiting early (e.g. `docker compose up` itself failed)."""
     start = time.monotonic()
     last = "not tried"
     while True:
+        reason = abort()
+        if reason is not None:
+            raise reason
         try:
             return time.monotonic() - start, probe.check()
         except Exception as exc:  # noqa: BLE001 — any failure means "not ready yet"

@@ -130,37 +130,46 @@ class Stack:
         thread = threading.Thread(target=compose_up, daemon=True)
         thread.start()
         access = self.access
-        checks = [(s.name, p) for s in self.topology.services
-                  for p in access.probes(s, lambda n=s.name: self.compose.container_id(n))]
-        remaining = deadline - (time.monotonic() - start)
 
-        def one(name: str, probe) -> tuple[str, float, str]:
+        def one(name: str, probe, budget: float) -> tuple[str, float, str]:
             on_event(name, "waiting", probe.what)
             hint = {"firebase": "the Auth emulator needs ≈ 20 s; check `topo logs firebase`"}.get(name, f"`topo logs {name}`")
-            waited, detail = wait_for(probe, remaining, diagnose=self.diagnose, hint=hint)
+            waited, detail = wait_for(probe, budget, diagnose=self.diagnose, hint=hint,
+                                      abort=lambda: failure[0] if failure else None)
             on_event(name, "ready", f"{probe.what}: {detail} ({waited:.1f} s)")
             return name, waited, f"{probe.what}: {detail}"
 
-        errors: list[ProbeTimeout] = []
-        with ThreadPoolExecutor(max_workers=max(1, len(checks))) as pool:
-            futures = [pool.submit(one, n, p) for n, p in checks]
-            for fut in as_completed(futures):
-                try:
-                    name, waited, detail = fut.result()
-                    report.seconds[name] = max(report.seconds.get(name, 0.0), round(waited, 2))
-                    report.answered.setdefault(name, []).append(detail)
-                except ProbeTimeout as exc:
-                    errors.append(exc)
-        thread.join(timeout=max(5.0, deadline - (time.monotonic() - start)))
-        if errors:
-            raise TopoError("\n\n".join(str(e) for e in errors))
-        if failure:
-            raise failure[0]
-        report.seconds["healthy"] = round(time.monotonic() - start, 2)
+        def wait_all(services) -> None:
+            checks = [(s.name, p) for s in services for p in access.probes(s, lambda n=s.name: self.compose.container_id(n))]
+            budget = deadline - (time.monotonic() - start)
+            errors: list[ProbeTimeout] = []
+            with ThreadPoolExecutor(max_workers=max(1, len(checks))) as pool:
+                for fut in as_completed([pool.submit(one, n, p, budget) for n, p in checks]):
+                    try:
+                        name, waited, detail = fut.result()
+                        report.seconds[name] = round(time.monotonic() - start, 2)
+                        report.answered.setdefault(name, []).append(detail)
+                    except ProbeTimeout as exc:
+                        errors.append(exc)
+                    except TopoError:
+                        pass  # `compose up` failed: reported once below
+            if failure:
+                raise failure[0]
+            if errors:
+                raise TopoError("\n\n".join(str(e) for e in errors))
+
+        # Data plane first; the app containers keep retrying until bootstrap has made their users and schemas.
+        wait_all([s for s in self.topology.services if s.role != "app"])
+        report.seconds["data_plane"] = round(time.monotonic() - start, 2)
         if do_bootstrap:
             b0 = time.monotonic()
             bootstrap.run_all(access, self.root, lambda line: (report.bootstrap.append(line), on_event("bootstrap", "done", line)))
             report.seconds["bootstrap"] = round(time.monotonic() - b0, 2)
+        wait_all([s for s in self.topology.services if s.role == "app"])
+        thread.join(timeout=max(5.0, deadline - (time.monotonic() - start)))
+        if failure:
+            raise failure[0]
+        report.seconds["healthy"] = round(time.monotonic() - start, 2)
         report.endpoints = [e for s in self.topology.services for e in access.endpoints(s)]
         report.seconds["total"] = round(time.monotonic() - start, 2)
         return report
