@@ -5,6 +5,7 @@ Exit codes: 0 ok · 1 a check found a difference (drift, parity, budget) · 2 th
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -454,15 +455,18 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # noqa: BLE001
+        # usage errors (typer's click) arrive here in non-standalone mode; they know how to show themselves
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             sys.exit(130)
-        raise
+        if os.environ.get("TOPO_DEBUG"):
+            raise
+        err.print(f"unexpected error: {type(exc).__name__}: {exc}", markup=False)
+        err.print("this is a bug in topo or an unexpected state; rerun with TOPO_DEBUG=1 for the traceback", markup=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -105,3 +105,13 @@ def test_help_teaches(run_cli):
     assert code == 0
     for command in ("validate", "render", "cost", "graph", "parity", "schema"):
         assert command in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("render", "--bogus"), "No such option: --bogus"),
+    (("validate", "extra"), "Got unexpected extra argument"),
+])
+def test_usage_errors_are_not_tracebacks(args, message, run_cli):
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert message in err and "Traceback" not in err + out

@@ -61,6 +61,9 @@ def serve(port: int, routes: Callable[[str, str, BaseHTTPRequestHandler], tuple[
             pass
 
         def _do(self, method: str) -> None:
+            # read the whole body first: an unread body would be parsed as the next request on this connection
+            length = int(self.headers.get("Content-Length") or 0)
+            self.raw_body = self.rfile.read(length) if length else b""
             try:
                 answer = routes(method, self.path, self)
             except Exception as exc:  # noqa: BLE001 — an HTTP 500 is the answer, the server keeps serving
@@ -83,11 +86,8 @@ def serve(port: int, routes: Callable[[str, str, BaseHTTPRequestHandler], tuple[
             self._do("POST")
 
         def body_json(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            return json.loads(raw) if raw else {}
+            return json.loads(self.raw_body) if self.raw_body else {}
 
-    Handler.body_json = Handler.body_json  # type: ignore[attr-defined]
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=f"http:{port}", daemon=True).start()

@@ -103,9 +103,14 @@ def firebase(access: Access, say: Callable[[str], None]) -> None:
 
 
 def run_all(access: Access, root: Path, say: Callable[[str], None]) -> None:
-    kafka(access, say)
-    sql(access, root, say)
-    firebase(access, say)
+    for step in (lambda: kafka(access, say), lambda: sql(access, root, say), lambda: firebase(access, say)):
+        try:
+            step()
+        except TopoError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — a located, readable failure instead of a traceback
+            raise TopoError(f"bootstrap failed: {type(exc).__name__}: {str(exc)[:400]}\n"
+                            "  hint: `topo status` and `topo logs SERVICE`; `topo up` again is safe (idempotent)") from exc
 
 
 def describe(access: Access) -> str:

@@ -4,6 +4,12 @@
 #   $FIRESTORE_EMULATOR_JAR, then the Google Cloud CLI component `cloud-firestore-emulator`.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# the event envelope schema is the app's; the function validates against the same file (copy git-ignored)
+schema_src="$here/../../app/deml/envelope.schema.json"
+if ! cmp -s "$schema_src" "$here/functions/envelope.schema.json" 2>/dev/null; then
+  cp "$schema_src" "$here/functions/envelope.schema.json"
+  echo "prepare-context: copied the envelope schema from app/deml/"
+fi
 dest="$here/vendor/cloud-firestore-emulator.jar"
 rel="platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
 

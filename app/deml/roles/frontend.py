@@ -39,7 +39,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
     def routes(method: str, path: str, handler):
         if path.startswith("/api/"):
             headers = {k: v for k, v in handler.headers.items() if k.lower() in ("authorization", "content-type")}
-            body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0)) if method == "POST" else None
+            body = handler.raw_body if method == "POST" else None
             r = session.request(method, backend + path, data=body, headers=headers, timeout=30)
             return r.status_code, r.content, r.headers.get("Content-Type", "application/json")
         if method == "GET" and path in ("/", "/index.html"):
