@@ -246,7 +246,19 @@ buildkit_client() {
   echo "$found"
 }
 
+ensure_tools() {
+  # kcat: a Kafka client nobody here wrote, used by the SASL security checks of the test suite
+  command -v kcat >/dev/null 2>&1 && return 0
+  if is_debian_root; then
+    say "apt-get install kcat"
+    apt-get update -q >/dev/null && apt_install kcat
+  else
+    say "kcat is not installed; the kcat-based security checks need it (install your OS's kcat package)"
+  fi
+}
+
 ensure_engine
+ensure_tools
 say "engine: server $(docker version --format '{{.Server.Version}}' 2>/dev/null), client $(command -v docker) $(docker version --format '{{.Client.Version}}' 2>/dev/null)"
 ensure_compose
 client="$(buildkit_client)" || die "no docker client could build with DOCKER_BUILDKIT=1 (see messages above)"

@@ -1,0 +1,177 @@
+"""Smoke test of the runtime: bring the compose target up for real (ephemeral project, shifted ports), check
+every probe, the security defaults and one event through each pipeline path; always tear down.
+
+Needs a Docker engine, Compose v2 and the images (`make test` provisions and builds them)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from harness import clients
+from harness.runtime import bootstrap
+from harness.runtime.docker import run
+
+pytestmark = pytest.mark.docker
+
+
+def containers(stack, role: str | None = None) -> dict[str, dict]:
+    out = {}
+    for s in stack.topology.services:
+        if role and s.role != role:
+            continue
+        cid = stack.compose.container_id(s.name)
+        assert cid, f"{s.name} has no container"
+        out[s.name] = json.loads(run(["docker", "inspect", cid]).stdout)[0]
+    return out
+
+
+def test_every_service_answered_its_real_probe(topo_stack):
+    report = topo_stack.report
+    assert set(report.answered) == {s.name for s in topo_stack.topology.services}
+    for service in topo_stack.topology.services:
+        for probe in topo_stack.access.probes(service, lambda n=service.name: topo_stack.compose.container_id(n)):
+            assert probe.check()  # raises when the service does not answer
+
+
+def test_bootstrap_is_idempotent(topo_stack, topo_endpoints):
+    from confluent_kafka.admin import AdminClient
+
+    lines: list[str] = []
+    bootstrap.run_all(topo_stack.access, topo_stack.root, lines.append)  # a second time: harmless
+    assert any("already there" in line for line in lines)
+    admin = AdminClient({"bootstrap.servers": topo_endpoints.kafka_bootstrap, "security.protocol": "SASL_PLAINTEXT",
+                         "sasl.mechanism": topo_endpoints.kafka_mechanism, "log_level": 0,
+                         "sasl.username": topo_endpoints.kafka_app_user, "sasl.password": topo_endpoints.kafka_app_password})
+    topics = admin.list_topics(timeout=10).topics
+    for topic in topo_stack.topology.topics:
+        assert len(topics[topic.name].partitions) == topic.partitions
+    import psycopg
+
+    with psycopg.connect(topo_endpoints.postgres_dsn, password=topo_endpoints.postgres_password) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM tenants ORDER BY id")]
+    assert sorted(t.id for t in topo_stack.topology.tenants) == ids and "tenant0" in ids
+
+
+def _kafka_metadata(endpoints, **overrides) -> str:
+    """Try a metadata request; return '' on success or the error text."""
+    from confluent_kafka.admin import AdminClient
+
+    conf = {"bootstrap.servers": endpoints.kafka_bootstrap, "socket.timeout.ms": 3000, "log_level": 0,
+            "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": endpoints.kafka_mechanism,
+            "sasl.username": endpoints.kafka_app_user, "sasl.password": endpoints.kafka_app_password, **overrides}
+    conf = {k: v for k, v in conf.items() if v is not None}
+    try:
+        AdminClient(conf).list_topics(timeout=6)
+        return ""
+    except Exception as exc:  # noqa: BLE001
+        return str(exc)
+
+
+def test_kafka_rejects_anonymous_and_wrong_password_confluent(topo_endpoints):
+    assert _kafka_metadata(topo_endpoints) == ""
+    anonymous = _kafka_metadata(topo_endpoints, **{"security.protocol": "PLAINTEXT", "sasl.mechanism": None,
+                                                   "sasl.username": None, "sasl.password": None})
+    assert anonymous, "an anonymous PLAINTEXT client got metadata"
+    assert _kafka_metadata(topo_endpoints, **{"sasl.password": "wrong-password"}), "a wrong password was accepted"
+    assert _kafka_metadata(topo_endpoints, **{"sasl.mechanism": "PLAIN"}), "SASL/PLAIN was accepted"
+
+
+@pytest.fixture(scope="module")
+def kcat_env(tmp_path_factory) -> dict:
+    """Debian's kcat links the OS's librdkafka 2.0.2, whose SCRAM client-final message repeats the client nonce
+    (fixed in librdkafka 2.6.1, confluentinc/librdkafka#4895); Kafka 4.x — our offline Redpanda stand-in —
+    rejects it as invalid credentials. kcat itself is unchanged: it runs on the newer librdkafka that the
+    confluent-kafka wheel bundles (2.16)."""
+    import glob
+    import os
+
+    import confluent_kafka
+
+    libs = glob.glob(os.path.join(os.path.dirname(confluent_kafka.__file__), "..", "confluent_kafka.libs", "librdkafka-*.so.1"))
+    env = dict(os.environ)
+    if libs:
+        folder = tmp_path_factory.mktemp("librdkafka")
+        (folder / "librdkafka.so.1").symlink_to(os.path.realpath(libs[0]))
+        env["LD_LIBRARY_PATH"] = str(folder)
+    return env
+
+
+def _kcat(endpoints, env: dict, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["kcat", "-L", "-b", endpoints.kafka_bootstrap, "-m", "6", *extra],
+                          capture_output=True, text=True, timeout=30, env=env)
+
+
+def test_kafka_rejects_anonymous_and_wrong_password_kcat(topo_endpoints, kcat_env):
+    assert shutil.which("kcat"), "kcat is installed by scripts/provision-docker.sh (make provision)"
+    sasl = ["-X", "security.protocol=SASL_PLAINTEXT", "-X", f"sasl.mechanisms={topo_endpoints.kafka_mechanism}",
+            "-X", f"sasl.username={topo_endpoints.kafka_app_user}"]
+    ok = _kcat(topo_endpoints, kcat_env, *sasl, "-X", f"sasl.password={topo_endpoints.kafka_app_password}")
+    assert ok.returncode == 0 and "frontend-events" in ok.stdout, ok.stderr
+    wrong = _kcat(topo_endpoints, kcat_env, *sasl, "-X", "sasl.password=wrong-password")
+    assert wrong.returncode != 0 and "Authentication failed" in wrong.stderr
+    anonymous = _kcat(topo_endpoints, kcat_env)
+    assert anonymous.returncode != 0
+
+
+def test_app_containers_are_hardened(topo_stack):
+    for name, c in containers(topo_stack, "app").items():
+        assert c["Config"]["User"] == "10001:10001", name
+        assert c["HostConfig"]["ReadonlyRootfs"] is True, name
+        assert c["HostConfig"]["CapDrop"] == ["ALL"], name
+        assert "no-new-privileges:true" in c["HostConfig"]["SecurityOpt"], name
+        uid = run(["docker", "exec", c["Id"], "python3", "-c", "import os; print(os.getuid())"]).stdout.strip()
+        assert uid == "10001", name
+        write = run(["docker", "exec", c["Id"], "python3", "-c", "open('/opt/x', 'w')"], check=False)
+        assert write.returncode != 0 and "Read-only file system" in write.stderr, name
+
+
+def test_ports_published_only_on_loopback(topo_stack):
+    for name, c in containers(topo_stack).items():
+        for bindings in (c["HostConfig"]["PortBindings"] or {}).values():
+            for b in bindings:
+                assert b["HostIp"] == "127.0.0.1", (name, b)
+
+
+def test_backend_lists_the_environment_contract(topo_endpoints):
+    import requests
+
+    present = requests.get(f"{topo_endpoints.backend_url}/contract/env", timeout=10).json()["present"]
+    assert all(present.values()), [k for k, v in present.items() if not v]
+
+
+def ch_count(e, event_id: str) -> int:
+    return int(clients.clickhouse(e.clickhouse_url, e.clickhouse_user, e.clickhouse_password,
+                                  f"SELECT count() AS n FROM deml.events FINAL WHERE event_id = '{event_id}'")[0]["n"])
+
+
+def test_one_action_and_one_ingest_land_exactly_once(topo_endpoints):
+    import requests
+
+    e = topo_endpoints
+    user = clients.sign_in(e.auth_host, e.firebase_project, "acme")
+    r = requests.post(f"{e.frontend_url}/api/tenants/acme/actions", headers={"Authorization": f"Bearer {user.id_token}"},
+                      json={"aggregate_id": "order-1", "kind": "order.placed", "payload": {"n": 1}}, timeout=30)
+    assert r.status_code == 201, r.text
+    action_event = r.json()["event_id"]
+    r = clients.call(e.functions_url, e.firebase_project, "ingestEvent",
+                     {"type": "page.view", "payload": {"path": "/"}}, user.id_token)
+    assert r.status_code == 200, r.text
+    ingest_event = r.json()["result"]["event_id"]
+    for event_id in (action_event, ingest_event):
+        doc = clients.eventually(lambda: clients.firestore_doc(e.firestore_host, e.firebase_project,
+                                                               f"tenants/acme/events/{event_id}"), timeout=30)
+        assert doc, f"{event_id} was not projected to Firestore"
+        assert clients.firestore_count(e.firestore_host, e.firebase_project, "tenants/acme", "processed") >= 1
+        rows = clients.eventually(lambda: ch_count(e, event_id) == 1, timeout=30)
+        assert rows, f"{event_id} is not exactly once in ClickHouse"
+
+
+def test_cron_ticks_reach_every_tenant_including_tenant0(topo_stack, topo_endpoints):
+    e = topo_endpoints
+    for tenant in topo_stack.topology.tenants:
+        doc = clients.eventually(lambda t=tenant.id: clients.firestore_doc(e.firestore_host, e.firebase_project,
+                                                                           f"tenants/{t}/health/cron"), timeout=40)
+        assert doc, f"no cron tick projected for {tenant.id}"
