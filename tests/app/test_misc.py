@@ -1,0 +1,123 @@
+"""Route regexes (backend ACTION, frontend TENANT_PAGE), Lifecycle.healthy(), `deml` CLI argument errors."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from deml import cli
+from deml.process import Lifecycle
+from deml.roles.backend import ACTION
+from deml.roles.frontend import TENANT_PAGE
+
+ACTION_CASES = [
+    ("/api/tenants/acme/actions", "acme"),
+    ("/api/tenants/acme/actions/", "acme"),
+    ("/api/tenants/tenant0/actions", "tenant0"),
+    ("/api/tenants/a_b-9/actions", "a_b-9"),
+    ("/api/tenants/" + "a" * 63 + "/actions", "a" * 63),
+    ("/api/tenants/" + "a" * 64 + "/actions", None),
+    ("/api/tenants/Acme/actions", None),
+    ("/api/tenants/-acme/actions", None),
+    ("/api/tenants//actions", None),
+    ("/api/tenants/acme/actions/x", None),
+    ("/api/tenants/acme/other", None),
+    ("/api/tenants/a/b/actions", None),
+    ("/api/tenants/../actions", None),
+    ("/x/api/tenants/acme/actions", None),
+]
+
+
+@pytest.mark.parametrize("path,tenant", ACTION_CASES)
+def test_backend_action_route(path, tenant):
+    m = ACTION.match(path)
+    assert (m["tenant"] if m else None) == tenant
+
+
+TENANT_PAGE_CASES = [
+    ("/t/acme", "acme"),
+    ("/t/acme/", "acme"),
+    ("/t/tenant0", "tenant0"),
+    ("/t/" + "z" * 63, "z" * 63),
+    ("/t/" + "z" * 64, None),
+    ("/t/", None),
+    ("/t/ACME", None),
+    ("/t/_acme", None),
+    ("/t/acme/events", None),
+    ("/t/acme%2Fx", None),
+    ("/tenants/acme", None),
+]
+
+
+@pytest.mark.parametrize("path,tenant", TENANT_PAGE_CASES)
+def test_frontend_tenant_page_route(path, tenant):
+    m = TENANT_PAGE.match(path)
+    assert (m["tenant"] if m else None) == tenant
+
+
+# ---- Lifecycle.healthy ----------------------------------------------------------------------------------
+
+def test_no_beats_is_unhealthy():
+    ok, detail = Lifecycle("daemon").healthy()
+    assert ok is False
+    assert detail == {"role": "daemon", "ok": False, "loops": {}, "errors": {}, "stats": {}}
+
+
+def test_fresh_beats_are_healthy():
+    life = Lifecycle("daemon")
+    life.beat("relay")
+    life.beat("cron")
+    life.count("relayed", 3)
+    life.count("relayed")
+    ok, detail = life.healthy()
+    assert ok is True and detail["ok"] is True
+    assert set(detail["loops"]) == {"relay", "cron"} and all(0 <= a < 1 for a in detail["loops"].values())
+    assert detail["stats"] == {"relayed": 4}
+
+
+@pytest.mark.parametrize("age,max_age,expected", [(5, 30, True), (31, 30, False), (100, 30, False), (31, 60, True)])
+def test_stale_beat_is_unhealthy(age, max_age, expected):
+    life = Lifecycle("workers")
+    life.beat("fresh")
+    life.beats["old"] = time.monotonic() - age
+    ok, detail = life.healthy(max_age=max_age)
+    assert ok is expected
+    assert detail["loops"]["old"] >= age
+
+
+def test_errors_are_reported_and_cleared_by_a_beat():
+    life = Lifecycle("daemon")
+    life.beat("relay")
+    life.failed("relay", ConnectionError("db down"))
+    life.failed("cron", ValueError("x" * 500))
+    ok, detail = life.healthy()
+    assert ok is True  # errors are reported; freshness decides health
+    assert detail["errors"]["relay"] == "ConnectionError: db down"
+    assert detail["errors"]["cron"].startswith("ValueError: xxx") and len(detail["errors"]["cron"]) == 300
+    life.beat("relay")
+    assert set(life.healthy()[1]["errors"]) == {"cron"}
+
+
+# ---- deml CLI ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    [], ["nope"], ["Backend"], ["backend", "8080"], ["backend", "--port"], ["backend", "--port", "1", "x"],
+    ["backend", "-p", "8080"], ["--port", "8080", "backend"],
+])
+def test_cli_argument_errors_exit_2_with_usage(argv, capsys, monkeypatch):
+    monkeypatch.setattr("deml.config.load", lambda *a, **k: pytest.fail("got past argument parsing"))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: deml {frontend,backend,daemon,telemetry-worker,workers} [--port PORT]")
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="cli.main does int(argv[2]) unchecked: a non-numeric port raises "
+                   "ValueError (traceback) instead of the usage message and exit 2")
+def test_cli_non_numeric_port_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.setattr("deml.config.load", lambda *a, **k: pytest.fail("got past argument parsing"))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["backend", "--port", "abc"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.startswith("usage: deml ")
