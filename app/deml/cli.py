@@ -8,7 +8,8 @@ ROLES = ("frontend", "backend", "daemon", "telemetry-worker", "workers")
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ROLES or (len(argv) > 1 and (len(argv) != 3 or argv[1] != "--port")):
+    if not argv or argv[0] not in ROLES or (len(argv) > 1 and (len(argv) != 3 or argv[1] != "--port"
+                                                                 or not argv[2].isdigit())):
         print(f"usage: deml {{{','.join(ROLES)}}} [--port PORT]", file=sys.stderr)
         raise SystemExit(2)
     port = int(argv[2]) if len(argv) == 3 else 8080

@@ -53,6 +53,14 @@ def validate(envelope) -> dict:
             raise InvalidEnvelope(extra, "is not an envelope field")
         field = ".".join(str(p) for p in e.absolute_path) or "(envelope)"
         raise InvalidEnvelope(field, e.message)
+    # JSON Schema patterns are searched with `$`, which also matches before a final newline: reject it here
+    for field in ("event_id", "tenant_id", "type", "occurred_at"):
+        if "\n" in envelope[field]:
+            raise InvalidEnvelope(field, "contains a line break")
+    try:  # `format: date-time` is an annotation only unless checked: a real calendar date and time is required
+        datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidEnvelope("occurred_at", f"{envelope['occurred_at']!r} is not a real date and time") from None
     size = len(json.dumps(envelope["payload"], separators=(",", ":")).encode())
     if size > MAX_PAYLOAD_BYTES:
         raise InvalidEnvelope("payload", f"is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}")

@@ -113,8 +113,6 @@ def test_cli_argument_errors_exit_2_with_usage(argv, capsys, monkeypatch):
     assert err.startswith("usage: deml {frontend,backend,daemon,telemetry-worker,workers} [--port PORT]")
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="cli.main does int(argv[2]) unchecked: a non-numeric port raises "
-                   "ValueError (traceback) instead of the usage message and exit 2")
 def test_cli_non_numeric_port_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.setattr("deml.config.load", lambda *a, **k: pytest.fail("got past argument parsing"))
     with pytest.raises(SystemExit) as exc:

@@ -10,14 +10,13 @@ publish `tenant.tick` to internal-tasks, with an event id derived from (tenant, 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
 import psycopg
 import requests
 
-from deml import envelope
+from deml import envelope, faults
 from deml.config import Config, tunable
 from deml.kafka import INTERNAL_TASKS, producer
 from deml.process import Lifecycle, health_routes, serve
@@ -25,34 +24,58 @@ from deml.process import Lifecycle, health_routes, serve
 log = logging.getLogger("deml.daemon")
 
 
-def fault(name: str) -> bool:
-    """Fault injection for the contract suite (DEML_FAULTS=relay_exit_after_produce): off unless set."""
-    return name in os.environ.get("DEML_FAULTS", "").split(",")
+def _claim(conn: psycopg.Connection, batch: int) -> list:
+    return conn.execute(
+        "SELECT seq, event_id, tenant_id, aggregate_id, type, payload, occurred_at FROM outbox "
+        "WHERE published_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (batch,)).fetchall()
+
+
+def _produce(prod, rows: list) -> None:
+    failures: list = []
+    for seq, event_id, tenant, aggregate_id, type_, payload, occurred_at in rows:
+        env = envelope.make(tenant, type_, "outbox", payload, event_id=str(event_id),
+                            occurred_at=occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+        # keyed by tenant: per-aggregate order holds (one tenant → one partition, produced in seq order)
+        prod.produce(INTERNAL_TASKS, key=tenant.encode(), value=envelope.encode(env),
+                     on_delivery=lambda err, msg: failures.append(err) if err else None)
+    left = prod.flush(30)
+    if left or failures:
+        raise RuntimeError(f"relay: {left} unacknowledged, {len(failures)} failed: {failures[:1]}")
 
 
 def relay_once(conn: psycopg.Connection, prod, batch: int = 200) -> int:
+    """Claim a batch, produce it, wait for every acknowledgement, then mark it — one transaction, so a crash
+    anywhere before the commit leaves the rows unpublished (re-published later with the same event ids)."""
+    if faults.active("relay_mark_before_produce"):
+        return _relay_once_broken(conn, prod, batch)
     with conn.transaction():
-        rows = conn.execute(
-            "SELECT seq, event_id, tenant_id, aggregate_id, type, payload, occurred_at FROM outbox "
-            "WHERE published_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (batch,)).fetchall()
+        rows = _claim(conn, batch)
         if not rows:
             return 0
-        failures: list = []
-        for seq, event_id, tenant, aggregate_id, type_, payload, occurred_at in rows:
-            env = envelope.make(tenant, type_, "outbox", payload, event_id=str(event_id),
-                                occurred_at=occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
-            # keyed by tenant: per-aggregate order holds (one tenant → one partition, produced in seq order)
-            prod.produce(INTERNAL_TASKS, key=tenant.encode(), value=envelope.encode(env),
-                         on_delivery=lambda err, msg: failures.append(err) if err else None)
-        left = prod.flush(30)
-        if left or failures:
-            raise RuntimeError(f"relay: {left} unacknowledged, {len(failures)} failed: {failures[:1]}")
-        if fault("relay_exit_after_produce"):
-            log.error("fault injected: exiting between produce and mark (%d rows will be re-published)", len(rows))
-            os._exit(3)
-        conn.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY(%s)",
-                     ([r[0] for r in rows],))
+        _produce(prod, rows)
+        if faults.fires("relay_crash_between"):
+            faults.crash("relay_crash_between", f"{len(rows)} rows produced, not marked: they are re-published")
+        mark(conn, [r[0] for r in rows])
     return len(rows)
+
+
+def _relay_once_broken(conn: psycopg.Connection, prod, batch: int) -> int:
+    """BROKEN variant (contract suite only): marks and commits first, produces after — a crash in between
+    loses the batch."""
+    with conn.transaction():
+        rows = _claim(conn, batch)
+        if rows:
+            mark(conn, [r[0] for r in rows])
+    if not rows:
+        return 0
+    if faults.fires("relay_crash_between"):
+        faults.crash("relay_crash_between", f"{len(rows)} rows marked, not produced: they are lost")
+    _produce(prod, rows)
+    return len(rows)
+
+
+def mark(conn: psycopg.Connection, seqs: list[int]) -> None:
+    conn.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY(%s)", (seqs,))
 
 
 def tenants(conn: psycopg.Connection) -> list[str]:

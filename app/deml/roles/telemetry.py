@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
 import redis
 from confluent_kafka import KafkaError
 
-from deml import envelope, projections
+from deml import envelope, faults, projections
 from deml.clickhouse import ClickHouse, event_row
 from deml.config import Config
 from deml.kafka import FRONTEND_EVENTS, INTERNAL_TASKS, consumer
@@ -28,7 +27,7 @@ class Processor:
         self.db = projections.client(cfg)
         self.ch = ClickHouse(cfg)
         self.cache = cache
-        self.skip_marker = "worker_skip_marker_check" in os.environ.get("DEML_FAULTS", "").split(",")
+        self.skip_marker = faults.active("worker_skip_marker_check")
 
     def cached(self, event_id: str) -> bool:
         if self.cache is None:
@@ -98,6 +97,8 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
         else:
             break  # stopping: the offset stays uncommitted, the event is redelivered to the next owner
         life.count(result.split(" ")[0])
+        if faults.fires("worker_crash_before_commit"):
+            faults.crash("worker_crash_before_commit", f"{env['event_id']} written, offset not committed")
         c.commit(message=msg, asynchronous=False)
     c.close()  # commits nothing more; leaves the group so partitions move at once
     server.shutdown()

@@ -92,6 +92,16 @@ def envelope_of(data: Any, tenant: str) -> dict[str, Any]:
             field = ".".join(str(p) for p in e.absolute_path) or "(envelope)"
             message = f"{field}: {e.message}"
         raise https_fn.HttpsError(Err.INVALID_ARGUMENT, message, {"field": field})
+    # patterns are searched with `$`, which also matches before a final newline; date-time is not checked by
+    # the schema alone: both are checked here, as in the app (app/deml/envelope.py)
+    for field in ("event_id", "tenant_id", "type", "occurred_at"):
+        if "\n" in env[field]:
+            raise https_fn.HttpsError(Err.INVALID_ARGUMENT, f"{field} contains a line break", {"field": field})
+    try:
+        datetime.fromisoformat(env["occurred_at"].replace("Z", "+00:00"))
+    except ValueError:
+        raise https_fn.HttpsError(Err.INVALID_ARGUMENT, "occurred_at is not a real date and time",
+                                  {"field": "occurred_at"}) from None
     size = len(json.dumps(env["payload"], separators=(",", ":")).encode())
     if size > MAX_PAYLOAD_BYTES:
         raise https_fn.HttpsError(Err.INVALID_ARGUMENT, f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}",
