@@ -61,3 +61,4 @@ golden: venv
 
 bench: venv
 	$(PY) bench/up.py
+	$(PY) bench/pipeline.py
