@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the event pipeline, end to end, on an ephemeral stack (or a running one with --reuse-project):
 
-  direct    the limit: the worker's Firestore transaction (deml.projections.apply) run from the host against the
+  direct    the limit: the worker's Firestore transaction (deml.projections.apply_batch) run from the host against the
             same emulator, no broker in between, at --workers concurrency and at 1 (the single consumer); plus
             the other per-event costs of the worker (one-row ClickHouse insert, Dragonfly EXISTS+SET)
   paced     ingestEvent at --pace events/s for --pace-seconds: ingest→projection latency p50/p95/p99 at that rate
@@ -230,14 +230,16 @@ class CpuSampler(threading.Thread):
 
 # ---- direct limit ----------------------------------------------------------------------------------------------
 
-def direct_limit(e, concurrency: int, seconds: float, max_events: int) -> dict:
-    """deml.projections.apply from the host, `concurrency` threads, one shared client (like the worker)."""
+def direct_limit(e, concurrency: int, seconds: float, max_events: int, batch: int = 0) -> dict:
+    """The worker's Firestore pattern (deml.projections.apply_batch: one transaction per batch of up to `batch`
+    events, default the worker's MAX_BATCH) from the host, `concurrency` threads, one shared client."""
     from deml import envelope, projections
     from deml.config import Config
 
     os.environ["FIRESTORE_EMULATOR_HOST"] = e.firestore_host
     db = projections.client(Config("telemetry-worker", {"FIREBASE_PROJECT": e.firebase_project}))
-    projections.apply(db, envelope.make(DIRECT_TENANT, "page.view", "frontend", {"warm": True}))  # warm-up
+    batch = batch or projections.MAX_BATCH
+    projections.apply_batch(db, [envelope.make(DIRECT_TENANT, "page.view", "frontend", {"warm": True})])  # warm-up
     durations: list[float] = []
     errors: dict[str, int] = {}
     lock = threading.Lock()
@@ -247,16 +249,16 @@ def direct_limit(e, concurrency: int, seconds: float, max_events: int) -> dict:
     def worker() -> None:
         while time.monotonic() < end:
             with lock:
-                i = next(counter, None)
-            if i is None:
+                ids = [i for i in (next(counter, None) for _ in range(batch)) if i is not None]
+            if not ids:
                 return
-            env = envelope.make(DIRECT_TENANT, "page.view", "frontend", {"path": f"/direct/{i}", "i": i})
+            envs = [envelope.make(DIRECT_TENANT, "page.view", "frontend", {"path": f"/direct/{i}", "i": i}) for i in ids]
             t = time.perf_counter()
             try:
-                projections.apply(db, env)
+                projections.apply_batch(db, envs)
                 d = time.perf_counter() - t
                 with lock:
-                    durations.append(d)
+                    durations.extend([d / len(envs)] * len(envs))
             except Exception as exc:  # noqa: BLE001
                 with lock:
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
@@ -371,7 +373,7 @@ def main() -> int:
         token = user.id_token
 
         # ---- the limit: Firestore transaction from the host, no broker ------------------------------------------
-        log(f"direct limit: projections.apply from the host, {args.workers} threads then 1 thread, "
+        log(f"direct limit: projections.apply_batch from the host, {args.workers} threads then 1 thread, "
             f"≤ {args.direct_seconds:.0f} s each")
         res["direct"] = direct_limit(e, args.workers, args.direct_seconds, args.direct_max)
         log(f"    c={args.workers}: {res['direct']}")
@@ -477,7 +479,7 @@ def report(res: dict, args) -> None:
             notes.append(f"{p['unprojected']} accepted but not projected when read back")
         if notes:
             print(f"           {'; '.join(notes)}")
-    print(f"  direct limit (projections.apply from host, same emulator): c={d['concurrency']} {d['events_per_s']} ev/s "
+    print(f"  direct limit (projections.apply_batch from host, same emulator): c={d['concurrency']} {d['events_per_s']} ev/s "
           f"(txn mean {d['txn_ms_mean']} ms, p99 {d['txn_ms_p99']} ms, errors {d['errors'] or 0}); "
           f"c=1 {d1['events_per_s']} ev/s (txn mean {d1['txn_ms_mean']} ms)")
     print(f"  worker's other per-event costs from host: ClickHouse 1-row insert {oc['clickhouse_insert_ms_mean']} ms "

@@ -1,6 +1,8 @@
 """Kafka clients from the environment contract: SASL/SCRAM always, idempotent producer with acks=all."""
 from __future__ import annotations
 
+import socket
+
 from confluent_kafka import Consumer, Producer
 
 from deml.config import Config
@@ -25,8 +27,12 @@ def producer(cfg: Config, **extra) -> Producer:
 
 
 def consumer(cfg: Config, group: str, **extra) -> Consumer:
+    # Static membership: a container restarted after a crash (same hostname) takes its partitions back at once
+    # instead of waiting for the dead member's session to expire; a replaced task is detected within 10 s.
     return Consumer({**_common(cfg), "group.id": group, "enable.auto.commit": False,
                      "auto.offset.reset": "earliest", "client.id": f"deml-{cfg.role}",
+                     "group.instance.id": f"{group}-{socket.gethostname()}",
+                     "session.timeout.ms": 10000, "heartbeat.interval.ms": 2000,
                      "partition.assignment.strategy": "cooperative-sticky", **extra})
 
 

@@ -99,7 +99,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
         while not life.stop.is_set():
             try:
                 conn = conn if conn is not None and not conn.closed else psycopg.connect(**conninfo)
-                n = relay_once(conn, prod)
+                n = relay_once(conn, prod, int(tunable("RELAY_BATCH", 200)))
                 life.beat("relay")
                 if n:
                     life.count("relayed", n)

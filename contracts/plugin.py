@@ -1,0 +1,171 @@
+"""pytest plugin of the contract suite (entry point `topo_contracts`).
+
+Fixtures reach services only through the target chosen by --target (option → environment TOPO_TARGET → ini
+`topo_target`, default compose), shown in the report header. With --contract-report DIR the session writes
+DIR/contracts.md and DIR/contracts.html: each contract's promise, verdict, timing and, on failure, the evidence
+(expected vs seen, and the last log lines of the services the contract names).
+"""
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("topo contracts")
+    group.addoption("--target", default=None, help="compose | endpoints:FILE (env TOPO_TARGET, ini topo_target)")
+    group.addoption("--contract-report", default=None, help="write contracts.md and contracts.html into this folder")
+    group.addoption("--contract-events", type=int, default=None,
+                    help="events per fault contract (env TOPO_CONTRACT_EVENTS, default 2000)")
+    parser.addini("topo_target", "default target of the contract suite", default="compose")
+
+
+def resolve_target(config: pytest.Config) -> tuple[str, str]:
+    if config.getoption("--target"):
+        return config.getoption("--target"), "option --target"
+    if os.environ.get("TOPO_TARGET"):
+        return os.environ["TOPO_TARGET"], "environment TOPO_TARGET"
+    return config.getini("topo_target"), "ini topo_target"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "services(*names): services whose logs are evidence when the contract fails")
+    config.addinivalue_line("markers", "control: needs to control containers (skipped on endpoints: targets)")
+    config._topo_results = []  # type: ignore[attr-defined]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not any("contracts" in str(a) for a in config.args):
+        return None
+    target, source = resolve_target(config)
+    return f"contracts: target {target} (from {source})"
+
+
+@pytest.fixture(scope="session")
+def contract_target(pytestconfig) -> str:
+    return resolve_target(pytestconfig)[0]
+
+
+@pytest.fixture(scope="session")
+def contract_env(pytestconfig, contract_target):
+    """(stack or None, Endpoints), up once per session and always torn down."""
+    from contracts.targets import start
+    from harness.pytest_plugin import _topology_path
+
+    stack, endpoints = start(contract_target, _topology_path(pytestconfig).resolve())
+    pytestconfig._topo_stack = stack  # type: ignore[attr-defined]
+    try:
+        yield stack, endpoints
+    finally:
+        if stack is not None:
+            try:
+                stack.down(volumes=True)
+            finally:
+                shutil.rmtree(stack.compose_file.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def endpoints(contract_env):
+    return contract_env[1]
+
+
+@pytest.fixture(scope="session")
+def stack(contract_env):
+    """The running stack, for contracts that control containers. Skipped where the target gives no control."""
+    if contract_env[0] is None:
+        pytest.skip("this target gives no control over containers (an endpoints: file)")
+    return contract_env[0]
+
+
+@pytest.fixture(scope="session")
+def events_per_fault(pytestconfig) -> int:
+    return int(pytestconfig.getoption("--contract-events") or os.environ.get("TOPO_CONTRACT_EVENTS") or 2000)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    marker = item.get_closest_marker("services")
+    stack = getattr(item.config, "_topo_stack", None)
+    if marker and stack is not None:
+        for service in marker.args:
+            try:
+                report.sections.append((f"last log lines of {service}", stack.compose.logs(service, tail=25)))
+            except Exception as exc:  # noqa: BLE001 — evidence is best effort
+                report.sections.append((f"logs of {service}", f"unavailable: {exc}"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    from_config = getattr(pytest_runtest_logreport, "config", None)
+    if from_config is None:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        from_config._topo_results.append(report)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    pytest_runtest_logreport.config = session.config  # type: ignore[attr-defined]
+    session.config._topo_started = time.time()  # type: ignore[attr-defined]
+
+
+def _promise(item_doc: str) -> str:
+    return (item_doc or "").strip().splitlines()[0] if item_doc else ""
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    config._topo_docs = {i.nodeid: _promise(getattr(i.function, "__doc__", "") or "") for i in items}  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    folder = session.config.getoption("--contract-report")
+    if not folder:
+        return
+    results = session.config._topo_results
+    docs = getattr(session.config, "_topo_docs", {})
+    target, source = resolve_target(session.config)
+    rows = []
+    for r in results:
+        area = r.nodeid.split("::")[0].split("/")[-1].removeprefix("test_").removesuffix(".py")
+        name = r.nodeid.split("::")[-1]
+        verdict = "PASS" if r.passed else "SKIP" if r.skipped else "FAIL"
+        evidence = ""
+        if r.failed:
+            evidence = str(r.longrepr.reprcrash.message if hasattr(r.longrepr, "reprcrash") and r.longrepr.reprcrash
+                           else r.longrepr)[:1500]
+            for title, text in r.sections:
+                if title.startswith("last log lines") or title.startswith("logs of"):
+                    evidence += f"\n--- {title} ---\n{text[-2500:]}"
+        elif r.skipped:
+            evidence = str(r.longrepr[2]) if isinstance(r.longrepr, tuple) else ""
+        rows.append((area, name, docs.get(r.nodeid, ""), verdict, r.duration, evidence))
+    failed = sum(1 for row in rows if row[3] == "FAIL")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    took = time.time() - getattr(session.config, "_topo_started", time.time())
+    md = [f"# Contract report — target `{target}`", "",
+          f"{len(rows)} contracts, **{failed} violated**, {sum(r[3] == 'SKIP' for r in rows)} skipped; "
+          f"{took:.0f} s in all. Target chosen by {source}.", "",
+          "| area | contract | promise | verdict | seconds |", "|---|---|---|---|---|"]
+    for area, name, promise, verdict, dur, _ in rows:
+        md.append(f"| {area} | `{name}` | {promise} | {'✅ PASS' if verdict == 'PASS' else '❌ FAIL' if verdict == 'FAIL' else '⏭ SKIP'} | {dur:.1f} |")
+    for area, name, promise, verdict, _dur, evidence in rows:
+        if verdict != "PASS" and evidence:
+            md += ["", f"## {verdict}: {area} / {name}", "", promise, "", "```", evidence.strip(), "```"]
+    (out / "contracts.md").write_text("\n".join(md) + "\n")
+    cells = "".join(
+        f"<tr class='{v.lower()}'><td>{html.escape(a)}</td><td><code>{html.escape(n)}</code></td><td>{html.escape(p)}</td>"
+        f"<td>{v}</td><td>{d:.1f}</td><td><pre>{html.escape(e)}</pre></td></tr>" for a, n, p, v, d, e in rows)
+    (out / "contracts.html").write_text(
+        "<!doctype html><meta charset='utf-8'><title>Contract report</title><style>body{font-family:sans-serif}"
+        "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}.fail{background:#fdd}.pass{background:#efe}"
+        "pre{white-space:pre-wrap;max-width:60em;margin:0}</style>"
+        f"<h1>Contract report — target {html.escape(target)}</h1><p>{len(rows)} contracts, {failed} violated.</p>"
+        f"<table><tr><th>area</th><th>contract</th><th>promise</th><th>verdict</th><th>s</th><th>evidence</th></tr>{cells}</table>")

@@ -1,0 +1,152 @@
+"""What the contracts share: acting as users, reading the topics, counting projections and rows exactly."""
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from harness import clients
+from harness.pytest_plugin import Endpoints
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def kafka_conf(e: Endpoints, **extra) -> dict:
+    return {"bootstrap.servers": e.kafka_bootstrap, "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": e.kafka_mechanism, "sasl.username": e.kafka_app_user,
+            "sasl.password": e.kafka_app_password, "log_level": 0, **extra}
+
+
+class KafkaTap:
+    """Reads a topic from the high watermarks seen at creation: only what was produced afterwards."""
+
+    def __init__(self, e: Endpoints, topic: str):
+        from confluent_kafka import Consumer, TopicPartition
+
+        self.topic = topic
+        self.consumer = Consumer(kafka_conf(e, **{"group.id": unique("contract-tap"), "enable.auto.commit": False}))
+        parts = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        starts = []
+        for p in parts:
+            _low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            starts.append(TopicPartition(topic, p, high))
+        self.consumer.assign(starts)
+
+    def read(self, until, timeout: float = 60.0) -> list:
+        """Collect messages until until(messages) is true or the deadline passes."""
+        got: list = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until(got):
+            msg = self.consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                got.append(msg)
+        return got
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def firestore_count_where(e: Endpoints, parent: str, collection: str, field: str, value: str) -> int:
+    url = f"http://{e.firestore_host}/v1/projects/{e.firebase_project}/databases/(default)/documents/{parent}"
+    body = {"structuredAggregationQuery": {"structuredQuery": {
+        "from": [{"collectionId": collection}],
+        "where": {"fieldFilter": {"field": {"fieldPath": field}, "op": "EQUAL", "value": {"stringValue": value}}}},
+        "aggregations": [{"alias": "n", "count": {}}]}}
+    r = requests.post(f"{url}:runAggregationQuery", json=body, headers={"Authorization": "Bearer owner"}, timeout=60)
+    r.raise_for_status()
+    return int(r.json()[0]["result"]["aggregateFields"]["n"]["integerValue"])
+
+
+def counter(e: Endpoints, tenant: str, *path: str) -> int:
+    doc = clients.firestore_doc(e.firestore_host, e.firebase_project, f"tenants/{tenant}/stats/counters") or {}
+    value = {"mapValue": {"fields": doc.get("fields", {})}}
+    for key in path:
+        value = value.get("mapValue", {}).get("fields", {}).get(key, {})
+    return int(value.get("integerValue", 0))
+
+
+def ch(e: Endpoints, sql: str) -> list[dict]:
+    return clients.clickhouse(e.clickhouse_url, e.clickhouse_user, e.clickhouse_password, sql)
+
+
+def ch_count(e: Endpoints, where: str, final: bool = True) -> int:
+    return int(ch(e, f"SELECT count() AS n FROM deml.events {'FINAL' if final else ''} WHERE {where}")[0]["n"])
+
+
+def settle(count, expected: int, timeout: float = 180.0, quiet: float = 3.0) -> int:
+    """Poll count() until it reaches `expected` and stays there for `quiet` seconds (a late duplicate would
+    show), or until the deadline; return the last value."""
+    deadline = time.monotonic() + timeout
+    value = count()
+    reached_at = None
+    while time.monotonic() < deadline:
+        if value >= expected:
+            reached_at = reached_at or time.monotonic()
+            if time.monotonic() - reached_at >= quiet:
+                return value
+        else:
+            reached_at = None
+        time.sleep(0.5)
+        value = count()
+    return value
+
+
+def ingest_many(e: Endpoints, token: str, events: list[dict], workers: int = 12, retries: int = 30) -> list[dict]:
+    """Call ingestEvent for each event (each carries its own event_id: a retry is the same event).
+    Retries UNAVAILABLE and connection errors with the same event_id; returns the results."""
+
+    def one(ev: dict) -> dict:
+        for attempt in range(retries):
+            try:
+                r = clients.call(e.functions_url, e.firebase_project, "ingestEvent", ev, token)
+                if r.status_code == 200:
+                    return r.json()["result"]
+                if r.status_code not in (500, 503):
+                    raise AssertionError(f"ingestEvent answered {r.status_code}: {r.text[:200]}")
+            except requests.RequestException:
+                pass
+            time.sleep(min(0.2 * (attempt + 1), 2.0))
+        raise AssertionError(f"ingestEvent never acknowledged {ev['event_id']} after {retries} attempts")
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, events))
+
+
+def act_many(e: Endpoints, token: str, tenant: str, actions: list[dict], workers: int = 8) -> list[dict]:
+    session = requests.Session()
+
+    def one(body: dict) -> dict:
+        for attempt in range(20):
+            try:
+                r = session.post(f"{e.backend_url}/api/tenants/{tenant}/actions", json=body,
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                if r.status_code == 201:
+                    return r.json()
+                raise AssertionError(f"backend answered {r.status_code}: {r.text[:200]}")
+            except requests.RequestException:
+                time.sleep(0.5)
+        raise AssertionError("backend unreachable")
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, actions))
+
+
+def page_views(n: int, type_: str) -> list[dict]:
+    return [{"event_id": str(uuid.uuid4()), "type": type_, "payload": {"i": i}} for i in range(n)]
+
+
+def plain(value: dict):
+    """A Firestore REST value → a plain Python value."""
+    if "mapValue" in value:
+        return {k: plain(v) for k, v in value["mapValue"].get("fields", {}).items()}
+    if "arrayValue" in value:
+        return [plain(v) for v in value["arrayValue"].get("values", [])]
+    if "integerValue" in value:
+        return int(value["integerValue"])
+    if "nullValue" in value:
+        return None
+    return next(iter(value.values()))

@@ -1,0 +1,50 @@
+"""Where the contract suite's services are: chosen by --target (option → TOPO_TARGET → ini `topo_target`).
+
+  compose          an ephemeral stack of the compose target (unique project, shifted ports, torn down after)
+  endpoints:FILE   an already running environment described by a JSON file of Endpoints fields (e.g. a real
+                   deployment): contracts that need to control containers (faults, hardening) are skipped there
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import fields
+from pathlib import Path
+
+from harness.errors import TopoError
+from harness.pytest_plugin import Endpoints
+
+CONTROLLABLE = ("compose",)
+
+
+def endpoints_from_file(path: str) -> Endpoints:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TopoError(f"--target endpoints:{path}: cannot read it ({exc})") from None
+    names = {f.name for f in fields(Endpoints)}
+    missing = sorted(names - set(data))
+    if missing:
+        raise TopoError(f"--target endpoints:{path}: missing fields {', '.join(missing)}")
+    return Endpoints(**{k: data[k] for k in names})
+
+
+def start(target: str, topology_path: Path):
+    """Return (stack or None, Endpoints) for a target name."""
+    from harness.loader import load
+    from harness.pytest_plugin import endpoints_of
+    from harness.runtime.stack import Stack, free_port_offset
+
+    if target.startswith("endpoints:"):
+        return None, endpoints_from_file(target.split(":", 1)[1])
+    if target != "compose":
+        raise TopoError(f"unknown --target {target!r}; use compose or endpoints:FILE")
+    topology, _ = load(topology_path)
+    stack = Stack(topology, topology_path.parent, f"{topology.project}-gate-{uuid.uuid4().hex[:6]}",
+                  free_port_offset(topology), ephemeral=True)
+    try:
+        stack.report = stack.up()
+    except BaseException:
+        stack.down(volumes=True)
+        raise
+    return stack, endpoints_of(stack)
