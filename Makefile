@@ -1,6 +1,7 @@
 # topo — every target depends on .venv, which `make venv` builds from scratch on a fresh machine.
 #   make up      bring the whole platform up locally (provision Docker, build/pull images, up, bootstrap)
-#   make test    unit tests + golden + corpus + fuzz + the Docker smoke test (provisions what it needs)
+#   make test    unit tests + golden + corpus + fuzz + Docker smoke test, then the contract gate (provisions what it needs)
+#   make gate    the pre-deploy contract gate alone (validate, render --check, budget, contracts; reports/)
 #   make down    stop the stack, keep its data          make clean   stop and remove volumes + secrets
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -8,8 +9,9 @@ VENV := .venv
 TOPO := $(VENV)/bin/topo
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+GATE_EVENTS ?= 2000
 
-.PHONY: venv provision images render validate check test unit up down clean status golden bench help
+.PHONY: venv provision images render validate check test unit gate up down clean status golden bench help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -43,6 +45,10 @@ unit: venv
 
 test: venv provision images check
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(TOPO) gate --events $(GATE_EVENTS)
+
+gate: venv provision images
+	$(TOPO) gate --events $(GATE_EVENTS)
 
 up: venv provision images
 	$(TOPO) up

@@ -57,16 +57,22 @@ def contract_env(pytestconfig, contract_target):
     from contracts.targets import start
     from harness.pytest_plugin import _topology_path
 
+    t0 = time.monotonic()
     stack, endpoints = start(contract_target, _topology_path(pytestconfig).resolve())
+    pytestconfig._topo_timings = {"bring_up_s": round(time.monotonic() - t0, 1)}  # type: ignore[attr-defined]
     pytestconfig._topo_stack = stack  # type: ignore[attr-defined]
+    started = time.monotonic()
     try:
         yield stack, endpoints
     finally:
+        pytestconfig._topo_timings["contracts_s"] = round(time.monotonic() - started, 1)
+        t1 = time.monotonic()
         if stack is not None:
             try:
                 stack.down(volumes=True)
             finally:
                 shutil.rmtree(stack.compose_file.parent, ignore_errors=True)
+        pytestconfig._topo_timings["teardown_s"] = round(time.monotonic() - t1, 1)
 
 
 @pytest.fixture(scope="session")
@@ -159,7 +165,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     for area, name, promise, verdict, _dur, evidence in rows:
         if verdict != "PASS" and evidence:
             md += ["", f"## {verdict}: {area} / {name}", "", promise, "", "```", evidence.strip(), "```"]
+    timings = getattr(session.config, "_topo_timings", {})
+    if timings:
+        md[2] += (f" Bring-up {timings.get('bring_up_s', '?')} s, contracts {timings.get('contracts_s', '?')} s, "
+                  f"teardown {timings.get('teardown_s', '?')} s.")
     (out / "contracts.md").write_text("\n".join(md) + "\n")
+    import json
+
+    (out / "contracts.json").write_text(json.dumps({
+        "target": target, "violated": failed, "total": len(rows), "seconds": round(took, 1), **timings,
+        "contracts": [{"area": a, "name": n, "promise": p, "verdict": v, "seconds": round(d, 2)}
+                      for a, n, p, v, d, _ in rows]}, indent=2) + "\n")
     cells = "".join(
         f"<tr class='{v.lower()}'><td>{html.escape(a)}</td><td><code>{html.escape(n)}</code></td><td>{html.escape(p)}</td>"
         f"<td>{v}</td><td>{d:.1f}</td><td><pre>{html.escape(e)}</pre></td></tr>" for a, n, p, v, d, e in rows)

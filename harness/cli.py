@@ -429,6 +429,58 @@ def logs(service: str = typer.Argument(..., help="service name from topology.yam
 
 
 @app.command()
+def gate(
+    file: Path = FileOpt,
+    target: str = typer.Option("compose", "--target", help="compose, or endpoints:FILE for a running environment"),
+    report_dir: Path = typer.Option(Path("reports"), "--report-dir", help="where JUnit XML and the Markdown/HTML report go"),
+    events: int = typer.Option(2000, "--events", help="events per fault contract"),
+    select: Optional[str] = typer.Option(None, "-k", help="only contracts matching this pytest expression"),
+) -> None:
+    """The pre-deploy contract gate: validate → render --check → budget → bring the target up → run every
+    contract → JUnit XML + Markdown/HTML report → tear down. Exit non-zero on any violation.
+
+    Reports: REPORT_DIR/contracts-junit.xml, contracts.md, contracts.html, contracts.json."""
+    import subprocess
+    import time
+
+    import contracts
+    from harness import render as r
+    from harness.cost import summary
+
+    t0 = time.monotonic()
+    topology, warnings = _load(file)
+    _print_problems(warnings)
+    out.print(f"gate 1/4 validate: {file} is valid ({len(topology.services)} services)")
+    root = file.resolve().parent
+    drifts = r.drift(r.render(topology), root)
+    if drifts:
+        for d in drifts:
+            err.print(f"{d.path}: {d.state} — run `topo render` and commit the result", markup=False)
+        err.print("gate failed: committed renderings drift from topology.yaml", style="red")
+        raise typer.Exit(1)
+    out.print("gate 2/4 render --check: committed renderings match")
+    cost = summary(topology)
+    if cost["over_budget"]:
+        err.print(f"gate failed: the AWS placement costs ${cost['total_usd']:.2f}/month, over the budget of "
+                  f"${cost['budget_usd']:g} (`topo cost` explains each line)", style="red", markup=False)
+        raise typer.Exit(1)
+    out.print(f"gate 3/4 budget: ${cost['total_usd']:.2f}/month"
+              + (f" within ${cost['budget_usd']:g}" if cost["budget_usd"] is not None else " (no budget declared)"))
+    report_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pytest", str(Path(contracts.__file__).parent), "-p", "no:cacheprovider",
+           "--target", target, "--topo-file", str(file.resolve()), "--contract-events", str(events),
+           "--contract-report", str(report_dir), f"--junitxml={report_dir / 'contracts-junit.xml'}",
+           "-o", "junit_family=xunit2", "-q", "-rfEs"] + (["-k", select] if select else [])
+    out.print(f"gate 4/4 contracts on {target}: bring-up, {events} events per fault contract, teardown")
+    code = subprocess.call(cmd)
+    took = time.monotonic() - t0
+    verdict = "passed" if code == 0 else "FAILED"
+    out.print(f"gate {verdict} in {took:.0f} s — report: {report_dir / 'contracts.md'} (HTML beside it), "
+              f"JUnit: {report_dir / 'contracts-junit.xml'}")
+    raise typer.Exit(0 if code == 0 else 1)
+
+
+@app.command()
 def version() -> None:
     """Print topo's version."""
     out.print(f"topo {__version__}")

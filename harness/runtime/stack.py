@@ -174,6 +174,51 @@ class Stack:
         report.seconds["total"] = round(time.monotonic() - start, 2)
         return report
 
+    # ---- control (fault contracts, chaos) ---------------------------------------------------------------------
+
+    @property
+    def override_file(self) -> Path:
+        return self.root / ".topo" / "stacks" / self.project / "override.yml"
+
+    def set_env(self, service: str, env: dict[str, str], deadline: float = 120.0) -> None:
+        """Recreate one service with extra environment (e.g. DEML_FAULTS) and wait until it is healthy again.
+        An empty dict restores the rendered environment."""
+        import yaml
+
+        overrides = yaml.safe_load(self.override_file.read_text()) if self.override_file.exists() else {"services": {}}
+        if env:
+            overrides["services"][service] = {"environment": dict(env)}
+        else:
+            overrides["services"].pop(service, None)
+        self.override_file.parent.mkdir(parents=True, exist_ok=True)
+        self.override_file.write_text(yaml.safe_dump(overrides))
+        files = [self.compose_file] + ([self.override_file] if overrides["services"] else [])
+        compose = Compose(self.project, files, self.root / ".topo" / "secrets.env")
+        compose("up", "-d", "--no-deps", "--force-recreate", service, hint=f"`topo logs {service}`")
+        self.wait_healthy(service, deadline)
+
+    def wait_healthy(self, service: str, deadline: float = 120.0) -> float:
+        svc = self.topology.service(service)
+        waited = 0.0
+        for probe in self.access.probes(svc, lambda: self.compose.container_id(service)):
+            w, _ = wait_for(probe, deadline, diagnose=self.diagnose, hint=f"`topo logs {service}`")
+            waited = max(waited, w)
+        return waited
+
+    def signal(self, service: str, sig: str = "KILL") -> None:
+        from harness.runtime.docker import run
+
+        run(["docker", "kill", "--signal", sig, self.compose.container_id(service)])
+
+    def restart(self, service: str, timeout: int = 20) -> None:
+        self.compose("restart", "--timeout", str(timeout), service)
+
+    def restart_count(self, service: str) -> int:
+        from harness.runtime.docker import run
+
+        cid = self.compose.container_id(service)
+        return int(run(["docker", "inspect", "-f", "{{.RestartCount}}", cid]).stdout.strip() or 0)
+
     def down(self, volumes: bool = False) -> None:
         if not self.compose_file.exists():
             self.render()
