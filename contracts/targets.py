@@ -1,6 +1,8 @@
 """Where the contract suite's services are: chosen by --target (option → TOPO_TARGET → ini `topo_target`).
 
   compose          an ephemeral stack of the compose target (unique project, shifted ports, torn down after)
+  aws-emulation    the same, shaped like AWS: Lightsail pod on localhost with one public endpoint, Fargate
+                   limits and Service Connect names, an RDS-shaped endpoint, secrets as environment variables
   endpoints:FILE   an already running environment described by a JSON file of Endpoints fields (e.g. a real
                    deployment): contracts that need to control containers (faults, hardening) are skipped there
 """
@@ -14,7 +16,7 @@ from pathlib import Path
 from harness.errors import TopoError
 from harness.pytest_plugin import Endpoints
 
-CONTROLLABLE = ("compose",)
+CONTROLLABLE = ("compose", "aws-emulation")
 
 
 def endpoints_from_file(path: str) -> Endpoints:
@@ -37,11 +39,11 @@ def start(target: str, topology_path: Path):
 
     if target.startswith("endpoints:"):
         return None, endpoints_from_file(target.split(":", 1)[1])
-    if target != "compose":
-        raise TopoError(f"unknown --target {target!r}; use compose or endpoints:FILE")
+    if target not in CONTROLLABLE:
+        raise TopoError(f"unknown --target {target!r}; use compose, aws-emulation or endpoints:FILE")
     topology, _ = load(topology_path)
     stack = Stack(topology, topology_path.parent, f"{topology.project}-gate-{uuid.uuid4().hex[:6]}",
-                  free_port_offset(topology), ephemeral=True)
+                  free_port_offset(topology), ephemeral=True, target=target)
     try:
         stack.report = stack.up()
     except BaseException:

@@ -326,20 +326,21 @@ def doctor(as_json: bool = JsonOpt) -> None:
         raise typer.Exit(1)
 
 
-def _stack(file: Path, project: Optional[str]):
+def _stack(file: Path, project: Optional[str], target: str = "compose"):
     from harness.runtime.stack import Stack
 
     topology, _ = _load(file)
-    return Stack(topology, file.resolve().parent, project or "")
+    return Stack(topology, file.resolve().parent, project or "", target=target)
 
 
 ProjectOpt = typer.Option(None, "-p", "--project", help="compose project name (default: the topology's `project`)")
+RunTargetOpt = typer.Option("compose", "--target", help="compose (local development) or aws-emulation (shaped like AWS)")
 
 
 @app.command()
 def up(
     file: Path = FileOpt,
-    project: Optional[str] = ProjectOpt,
+    project: Optional[str] = ProjectOpt, target: str = RunTargetOpt,
     deadline: float = typer.Option(240.0, "--deadline", help="seconds to wait for every service to answer its probe"),
     no_build: bool = typer.Option(False, "--no-build", help="do not build or pull images first"),
     as_json: bool = JsonOpt,
@@ -350,7 +351,7 @@ def up(
 
     from harness.runtime import images
 
-    stack = _stack(file, project)
+    stack = _stack(file, project, target)
     t0 = time.monotonic()
     if not no_build:
         with err.status("images: checking / building (first run builds them: minutes)") as status:
@@ -379,22 +380,27 @@ def up(
     for e in report.endpoints:
         table.add_row(e.service, e.name, e.url, e.auth)
     out.print(table)
+    if report.deployment:
+        out.print(f"Lightsail deployment: {report.deployment['state']} — {report.deployment['summary']}", markup=False)
+    if report.lightsail:
+        out.print(f"Lightsail power shared through cgroup {report.lightsail['cgroup']}: "
+                  f"{report.lightsail['vcpu']:g} vCPU, {report.lightsail['memory_mib']} MiB", markup=False)
     out.print("Stop with `make down` (keeps data) or `make clean` (removes volumes). Logs: `topo logs SERVICE`.")
 
 
 @app.command()
-def down(file: Path = FileOpt, project: Optional[str] = ProjectOpt,
+def down(file: Path = FileOpt, project: Optional[str] = ProjectOpt, target: str = RunTargetOpt,
          volumes: bool = typer.Option(False, "--volumes", help="also remove named volumes and local secrets (data is lost)")) -> None:
     """Stop and remove the stack's containers. Data in named volumes is kept unless --volumes."""
-    stack = _stack(file, project)
+    stack = _stack(file, project, target)
     stack.down(volumes=volumes)
     out.print(f"{stack.project}: down" + (" (volumes and local secrets removed)" if volumes else " (volumes kept)"))
 
 
 @app.command()
-def status(file: Path = FileOpt, project: Optional[str] = ProjectOpt, as_json: bool = JsonOpt) -> None:
+def status(file: Path = FileOpt, project: Optional[str] = ProjectOpt, target: str = RunTargetOpt, as_json: bool = JsonOpt) -> None:
     """Show each service's container state and health."""
-    stack = _stack(file, project)
+    stack = _stack(file, project, target)
     rows = stack.status()
     if as_json:
         _emit(rows)
@@ -410,13 +416,13 @@ def status(file: Path = FileOpt, project: Optional[str] = ProjectOpt, as_json: b
 
 @app.command()
 def logs(service: str = typer.Argument(..., help="service name from topology.yaml"),
-         file: Path = FileOpt, project: Optional[str] = ProjectOpt,
+         file: Path = FileOpt, project: Optional[str] = ProjectOpt, target: str = RunTargetOpt,
          tail: int = typer.Option(100, "--tail", help="lines to show"),
          follow: bool = typer.Option(False, "--follow", "-F", help="keep streaming")) -> None:
     """Show a service's logs (docker compose logs)."""
     import subprocess
 
-    stack = _stack(file, project)
+    stack = _stack(file, project, target)
     if stack.topology.service(service) is None:
         from harness.loader.schema import did_you_mean
 

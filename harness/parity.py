@@ -82,9 +82,31 @@ def _aws_views(r: Rendering, t: Topology) -> dict[str, View]:
     return out
 
 
+def _aws_emulation_views(r: Rendering, t: Topology) -> dict[str, View]:
+    out = _compose_views(r)
+    services = r.data["compose"]["services"]
+    for s in t.services:
+        spec, view = services.get(s.name, {}), out.get(s.name)
+        if view is None:
+            continue
+        kind = s.placement["aws"].kind if "aws" in s.placement else ""
+        if kind == "lightsail":
+            view.resources = UNREPRESENTABLE  # the group shares the power's cgroup; no per-container size
+            view.ports = {p.port for p in s.ports}  # reachable on localhost inside the pod
+        elif "cpus" in spec:
+            view.resources = (float(spec["cpus"]), int(str(spec["mem_limit"]).rstrip("m")))
+        if kind in ("fargate", "rds", "external"):
+            view.ports = {p.port for p in s.ports}
+        if kind in ("rds", "external"):
+            view.resources = UNREPRESENTABLE  # sized by the RDS instance class / outside AWS
+    return out
+
+
 def views(r: Rendering, t: Topology) -> dict[str, View]:
     if r.target == "compose":
         return _compose_views(r)
+    if r.target == "aws-emulation":
+        return _aws_emulation_views(r, t)
     if r.target == "aws":
         return _aws_views(r, t)
     raise ValueError(f"no parity view for target {r.target}")

@@ -89,12 +89,15 @@ def endpoints_of(stack) -> Endpoints:
         clickhouse_password=ch_probe.password if ch_probe else "",
         postgres_dsn=pg_probe.dsn if pg_probe else "", postgres_password=pg_probe.password if pg_probe else "",
         redis_host="127.0.0.1",
-        redis_port=access.first_published(redis_svc).port + stack.port_offset if redis_svc else 0,
+        redis_port=(access.first_published(redis_svc).port + stack.port_offset
+                    if redis_svc and access.first_published(redis_svc) else 0),
         firebase_project=fb_env.get("FIREBASE_PROJECT", ""),
         firestore_host=url("firebase", "firestore").removeprefix("http://"),
         auth_host=url("firebase", "auth").removeprefix("http://"),
         functions_url=url("firebase", "functions"),
-        backend_url=url("backend", "http"), frontend_url=url("frontend", "http"),
+        # where the backend is not published (aws-emulation: one public endpoint), its API is reached through
+        # the public frontend, which proxies /api/*
+        backend_url=url("backend", "http") or url("frontend", "http"), frontend_url=url("frontend", "http"),
     )
 
 

@@ -33,13 +33,28 @@ class Access:
     topology: Topology
     secrets: dict[str, str]
     port_offset: int = 0
+    target: str = "compose"
+
+    def published(self, service: Service, port) -> bool:
+        """On aws-emulation a Lightsail container is reachable only through the one public endpoint."""
+        if not port.publish and not self.is_public(service, port):
+            return False
+        placement = service.placement.get("aws")
+        if self.target == "aws-emulation" and placement is not None and placement.kind == "lightsail":
+            return self.is_public(service, port)
+        return True
+
+    def is_public(self, service: Service, port) -> bool:
+        ls = self.topology.aws.lightsail
+        return bool(ls) and ls.public_container == service.name and ls.public_port == port.name
 
     def host_port(self, service: Service, port_name: str) -> int | None:
         port = service.port(port_name)
-        return port.port + self.port_offset if port is not None and port.publish else None
+        return port.port + self.port_offset if port is not None and self.published(service, port) else None
 
     def first_published(self, service: Service, protocol: str | None = None):
-        return next((p for p in service.ports if p.publish and (protocol is None or p.protocol == protocol)), None)
+        return next((p for p in service.ports if self.published(service, p)
+                     and (protocol is None or p.protocol == protocol)), None)
 
     def secret_for(self, service: Service, var: str) -> str:
         name = dict(service.secrets).get(var, "")
@@ -84,7 +99,7 @@ class Access:
             if out:
                 return out
         hc = service.healthcheck
-        if k == "http" and hc is not None and hc.kind == "http" and service.port(hc.port) and service.port(hc.port).publish:
+        if k == "http" and hc is not None and hc.kind == "http" and self.host_port(service, hc.port or ""):
             return [probes.HttpProbe(service.name, f"http://127.0.0.1:{self.host_port(service, hc.port)}{hc.path}")]
         if hc is not None:
             return [probes.ContainerHealthProbe(service.name, container)]
@@ -95,7 +110,7 @@ class Access:
         env = dict(service.env)
         out = []
         for p in service.ports:
-            if not p.publish:
+            if not self.published(service, p):
                 continue
             host = f"127.0.0.1:{p.port + self.port_offset}"
             if k == "kafka":

@@ -58,6 +58,8 @@ class UpReport:
     answered: dict[str, list[str]] = field(default_factory=dict)
     bootstrap: list[str] = field(default_factory=list)
     endpoints: list[Endpoint] = field(default_factory=list)
+    lightsail: dict | None = None
+    deployment: dict | None = None
 
 
 @dataclass
@@ -67,13 +69,19 @@ class Stack:
     project: str = ""
     port_offset: int = 0
     ephemeral: bool = False
+    target: str = "compose"  # or "aws-emulation"
 
     def __post_init__(self) -> None:
-        self.project = self.project or self.topology.project
+        from harness.targets.aws_emulation import FILE as AWS_EMULATION_FILE
+
+        if self.target not in ("compose", "aws-emulation"):
+            raise TopoError(f"cannot run target {self.target!r}; runnable targets: compose, aws-emulation")
+        default_project = self.topology.project + ("-aws" if self.target == "aws-emulation" else "")
+        self.project = self.project or default_project
         if self.ephemeral:
-            self.compose_file = self.root / ".topo" / "stacks" / self.project / "docker-compose.yml"
+            self.compose_file = self.root / ".topo" / "stacks" / self.project / f"{self.target}.yml"
         else:
-            self.compose_file = self.root / COMPOSE_FILE
+            self.compose_file = self.root / (COMPOSE_FILE if self.target == "compose" else AWS_EMULATION_FILE)
         self._secrets: dict[str, str] | None = None
 
     # ---- pieces ----------------------------------------------------------------------------------------------
@@ -90,15 +98,35 @@ class Stack:
 
     @property
     def access(self) -> Access:
-        return Access(self.topology, self.secrets, self.port_offset)
+        return Access(self.topology, self.secrets, self.port_offset, self.target)
 
     def render(self) -> list[str]:
-        if self.ephemeral:
+        from harness.targets.aws_emulation import AwsEmulationTarget
+
+        if self.target == "aws-emulation":
+            target = AwsEmulationTarget(self.port_offset, str(self.compose_file.relative_to(self.root)),
+                                        self.project if self.ephemeral else "")
+        elif self.ephemeral:
             rel = os.path.relpath(self.root / ".topo" / "secrets", self.compose_file.parent)
             target = ComposeTarget(self.port_offset, rel, str(self.compose_file.relative_to(self.root)))
         else:
             target = ComposeTarget()
         return write([target.render(self.topology)], self.root)
+
+    @property
+    def lightsail_cgroup(self) -> str:
+        from harness.targets.aws_emulation import cgroup_parent
+
+        return cgroup_parent(self.project) if self.target == "aws-emulation" and self.topology.aws.lightsail else ""
+
+    def size_lightsail(self) -> dict | None:
+        from harness.aws.limits import LIGHTSAIL_POWERS
+        from harness.runtime import cgroups
+
+        if not self.lightsail_cgroup:
+            return None
+        power = LIGHTSAIL_POWERS[self.topology.aws.lightsail.power]
+        return cgroups.ensure(self.lightsail_cgroup, power.vcpu, power.memory_mib)
 
     def diagnose(self, service: str) -> tuple[str, str]:
         rows = [r for r in self.compose.ps() if r.get("Service") == service]
@@ -117,6 +145,11 @@ class Stack:
         _ = self.secrets
         for path in self.render():
             on_event("render", "wrote", path)
+        sized = self.size_lightsail()
+        if sized:
+            report.lightsail = sized
+            on_event("lightsail", "sized", f"cgroup {sized['cgroup']}: {sized['vcpu']:g} vCPU, {sized['memory_mib']} MiB "
+                                           f"shared by the Lightsail containers (power {self.topology.aws.lightsail.power})")
         on_event("compose", "starting", f"docker compose -p {self.project} up -d")
         failure: list[BaseException] = []
 
@@ -170,9 +203,45 @@ class Stack:
         if failure:
             raise failure[0]
         report.seconds["healthy"] = round(time.monotonic() - start, 2)
+        if self.target == "aws-emulation" and self.topology.aws.lightsail:
+            report.deployment = self.lightsail_deployment()
+            on_event("lightsail", report.deployment["state"], report.deployment["summary"])
+            if report.deployment["state"] != "ACTIVE":
+                raise TopoError(f"the Lightsail deployment is FAILED: {report.deployment['summary']}\n"
+                                f"  hint: `topo logs {self.topology.aws.lightsail.public_container} --target aws-emulation`")
         report.endpoints = [e for s in self.topology.services for e in access.endpoints(s)]
         report.seconds["total"] = round(time.monotonic() - start, 2)
         return report
+
+    def lightsail_deployment(self) -> dict:
+        """Apply Lightsail's health-check rule to the public endpoint (path, interval, timeout, thresholds,
+        success codes) and report the deployment ACTIVE or FAILED, as Lightsail would."""
+        import requests
+
+        ls = self.topology.aws.lightsail
+        hc = ls.health_check
+        public = self.topology.service(ls.public_container)
+        url = f"http://127.0.0.1:{self.access.host_port(public, ls.public_port)}{hc.path}"
+        ranges = [tuple(int(x) for x in part.split("-")) if "-" in part else (int(part), int(part))
+                  for part in hc.success_codes.split(",")]
+        checks: list[str] = []
+        ok = bad = 0
+        while True:
+            try:
+                code = requests.get(url, timeout=hc.timeout_seconds).status_code
+                good = any(lo <= code <= hi for lo, hi in ranges)
+                checks.append(f"{code}")
+            except requests.RequestException as exc:
+                good = False
+                checks.append(type(exc).__name__)
+            ok, bad = (ok + 1, 0) if good else (0, bad + 1)
+            if ok >= hc.healthy_threshold or bad >= hc.unhealthy_threshold:
+                state = "ACTIVE" if ok >= hc.healthy_threshold else "FAILED"
+                return {"state": state, "url": url, "checks": checks,
+                        "summary": f"GET {hc.path} every {hc.interval_seconds} s: {', '.join(checks)} "
+                                   f"(healthy after {hc.healthy_threshold}, unhealthy after {hc.unhealthy_threshold}, "
+                                   f"codes {hc.success_codes})"}
+            time.sleep(hc.interval_seconds)  # Lightsail's own check interval, part of the rule being emulated
 
     # ---- control (fault contracts, chaos) ---------------------------------------------------------------------
 

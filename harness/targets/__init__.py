@@ -5,9 +5,10 @@ Targets never read YAML; they read harness.model only.
 from __future__ import annotations
 
 from harness.targets.aws import AwsTarget
+from harness.targets.aws_emulation import AwsEmulationTarget
 from harness.targets.base import Rendering, Target
 from harness.targets.compose import ComposeTarget
 
-TARGETS: dict[str, type[Target]] = {t.name: t for t in (ComposeTarget, AwsTarget)}
+TARGETS: dict[str, type[Target]] = {t.name: t for t in (ComposeTarget, AwsTarget, AwsEmulationTarget)}
 
-__all__ = ["TARGETS", "Rendering", "Target", "ComposeTarget", "AwsTarget"]
+__all__ = ["TARGETS", "Rendering", "Target", "ComposeTarget", "AwsTarget", "AwsEmulationTarget"]
