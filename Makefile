@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 GATE_EVENTS ?= 2000
 
-.PHONY: venv provision images render validate check test unit gate up down clean status golden bench help
+.PHONY: venv provision images render validate check test unit gate up down clean status golden examples bench help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -64,6 +64,9 @@ status: venv
 
 golden: venv
 	$(PY) -m tests.golden.regenerate
+
+examples: venv
+	$(PY) examples/generate.py
 
 bench: venv
 	$(PY) bench/up.py

@@ -4,6 +4,8 @@ Meaning = references resolve, ports don't clash, sizes parse, and the AWS rules 
 """
 from __future__ import annotations
 
+import re
+
 from harness.aws import limits
 from harness.errors import Problem
 from harness.loader.schema import did_you_mean
@@ -357,6 +359,17 @@ def _check_lightsail(t: Topology) -> list[Problem]:
             out.append(t.problem(f"{s.key}.env.{crossing[0][0]}",
                                  f"Lightsail reaches {', '.join(c for _, c in crossing)} only through VPC peering",
                                  "set aws.lightsail.vpc_peering: true (and peer the Lightsail VPC)"))
+    names = {x.name for x in t.services}
+    for s in group:
+        for var, value in s.env:
+            m = re.match(r"^(?:[a-z]+://)?(?:[^@/]*@)?([a-z][a-z0-9-]*)(?::[^/]*)?(?:/|$)", value)
+            if m and m[1] in names and m[1] != s.name:
+                other = t.service(m[1])
+                where = ("localhost" if "aws" in other.placement and other.placement["aws"].kind == "lightsail"
+                         else "its AWS name")
+                out.append(t.problem(f"{s.key}.env.{var}", f"'{m[1]}' is written as a literal hostname; on Lightsail "
+                                     f"containers do not resolve each other's names ({m[1]} is reached on {where})",
+                                     f"write ${{{m[1]}.host}} so each target resolves it", severity="warning"))
     sized = [s for s in group if s.role != "stateful" and not s.volumes]  # those are errors of their own
     if power is not None and all(s.resources for s in sized):
         cpu = sum(s.resources.cpu for s in sized)

@@ -1,0 +1,52 @@
+"""Fargate Spot: after an interruption of the broker or of ClickHouse, no acknowledged event is lost.
+
+The interruption is AWS's: SIGTERM, up to stopTimeout, SIGKILL, a replacement task — and a service-managed EBS
+volume replaced with it. The topology must declare what keeps the data (volume_lifecycle retained/snapshot/efs)."""
+from __future__ import annotations
+
+import pytest
+
+from contracts.support import ch_count, firestore_count_where, ingest_many, page_views, settle, unique
+from harness.runtime.chaos import spot
+
+pytestmark = pytest.mark.control
+
+
+def explain(stack, service: str, result: dict) -> str:
+    if result["replaced_volumes"]:
+        return (f"{service}'s volume was replaced with its task (volume_lifecycle: {result['volume_lifecycle']}): "
+                f"declare volume_lifecycle: retained (a standalone task with deleteOnTermination false), snapshot or "
+                f"efs in topology.yaml, services.{service}.placement.aws")
+    return f"{service} kept its volume"
+
+
+@pytest.mark.services("redpanda", "telemetry-worker")
+def test_a_broker_spot_interruption_loses_no_acknowledged_event(stack, endpoints, acme):
+    """Spot interruption of the broker while events wait in it: every acknowledged event is still projected."""
+    type_ = f"contract.{unique('spotbroker')}"
+    n = 200
+    stack.compose("stop", "telemetry-worker")  # the events now live only in the broker
+    try:
+        ingest_many(endpoints, acme.id_token, page_views(n, type_))
+        result = spot(stack, "redpanda")
+    finally:
+        stack.compose("start", "telemetry-worker")
+    seen = settle(lambda: firestore_count_where(endpoints, "tenants/acme", "events", "type", type_), n, timeout=120)
+    assert seen == n, f"{n - seen} of {n} acknowledged events were lost: {explain(stack, 'redpanda', result)}"
+
+
+@pytest.mark.services("clickhouse")
+def test_a_clickhouse_spot_interruption_loses_no_row(stack, endpoints, acme):
+    """Spot interruption of ClickHouse: the long-term rows written before it are still there after."""
+    type_ = f"contract.{unique('spotolap')}"
+    n = 100
+    ingest_many(endpoints, acme.id_token, page_views(n, type_))
+    assert settle(lambda: ch_count(endpoints, f"type = '{type_}'"), n, timeout=120) == n
+    result = spot(stack, "clickhouse")
+    try:
+        rows = ch_count(endpoints, f"type = '{type_}'")
+    except RuntimeError as exc:  # e.g. the table itself is gone
+        rows, detail = 0, str(exc)[:200]
+    else:
+        detail = ""
+    assert rows == n, f"{n - rows} of {n} rows lost {detail}: {explain(stack, 'clickhouse', result)}"

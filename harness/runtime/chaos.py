@@ -1,0 +1,41 @@
+"""Chaos as AWS does it. `spot`: a Fargate Spot interruption — SIGTERM, up to the task's stopTimeout (≤ 120 s),
+SIGKILL, and a replacement task. A service-managed EBS volume is replaced with the task (a fresh, empty volume);
+only a volume that survives (volume_lifecycle retained/snapshot/efs) comes back with the data."""
+from __future__ import annotations
+
+import time
+
+from harness.errors import TopoError
+from harness.runtime.docker import run
+
+
+def spot(stack, service: str, on_event=lambda *a: None) -> dict:
+    s = stack.topology.service(service)
+    if s is None:
+        raise TopoError(f"unknown service '{service}'")
+    p = s.placement.get("aws")
+    if p is None or p.kind != "fargate":
+        raise TopoError(f"{service} is not a Fargate task (placement {p.kind if p else 'none'}): only Fargate "
+                        "tasks get Spot interruptions")
+    timeout = min(p.stop_timeout_seconds, 120)
+    t0 = time.monotonic()
+    on_event(service, "interrupting", f"SIGTERM, then SIGKILL after {timeout} s (stopTimeout)")
+    stack.compose("stop", "--timeout", str(timeout), service)
+    stopped = time.monotonic() - t0
+    stack.compose("rm", "--force", "--stop", service)
+    replaced = []
+    if s.volumes and p.volume_lifecycle == "service-managed":
+        for v in s.volumes:  # the task's EBS volume goes with it
+            name = f"{stack.project}_{v.name}"
+            if run(["docker", "volume", "rm", name], check=False).returncode == 0:
+                replaced.append(v.name)
+        on_event(service, "volume", f"service-managed EBS replaced: {', '.join(replaced)} (data lost)")
+    else:
+        on_event(service, "volume", f"kept ({p.volume_lifecycle})" if s.volumes else "no volume")
+    stack.compose("up", "--detach", "--no-deps", service)
+    waited = stack.wait_healthy(service, deadline=180)
+    result = {"service": service, "stopped_in_s": round(stopped, 1), "replaced_volumes": replaced,
+              "volume_lifecycle": p.volume_lifecycle, "back_in_s": round(time.monotonic() - t0, 1),
+              "healthy_after_s": round(waited, 1)}
+    on_event(service, "replaced", f"new task healthy {result['back_in_s']} s after the interruption")
+    return result
