@@ -61,3 +61,14 @@ def reset_peak(parent: str) -> None:
             (ROOT / "memory" / name / "memory.max_usage_in_bytes").write_text("0")
     except OSError:
         pass
+
+
+def remove(parent: str) -> None:
+    """Remove the (empty) parent cgroup after the stack is down."""
+    name = parent.strip("/")
+    paths = [ROOT / name] if _v2() else [ROOT / ctrl / name for ctrl in ("cpu", "memory")]
+    for path in paths:
+        try:
+            path.rmdir()
+        except OSError:
+            pass

@@ -293,6 +293,10 @@ class Stack:
             self.render()
         args = ["down", "--remove-orphans", "--timeout", "20"] + (["--volumes"] if volumes else [])
         self.compose(*args, hint="is the Docker engine running? `topo doctor`")
+        if self.lightsail_cgroup:
+            from harness.runtime import cgroups
+
+            cgroups.remove(self.lightsail_cgroup)
         if volumes and not self.ephemeral:
             secrets.remove(self.root)
 
