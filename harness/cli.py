@@ -195,11 +195,15 @@ def parity(
     file: Path = FileOpt,
     as_json: bool = JsonOpt,
     all_rows: bool = typer.Option(False, "--all", help="also list aspects that are the same"),
+    events: int = typer.Option(300, "--events", help="events per fault contract in the behavioural comparison"),
+    report_dir: Path = typer.Option(Path("reports/parity"), "--report-dir", help="where parity.md/.json go"),
 ) -> None:
     """Compare two targets side by side: images, env names and values, ports, hardening, resources, topics.
 
     Only host-valued env (values built from ${service.host}) may differ; differences a target declares it cannot
     express, placements declared in topology.yaml and sizes snapped to a target's grid are shown as explained.
+    Without --static (targets compose and aws-emulation): the static comparison plus the behaviour — the
+    contract suite run on both targets, verdicts side by side (Markdown and JSON in --report-dir).
     Exit 1 on any unexplained difference.
     """
     from harness import parity as p
@@ -207,9 +211,7 @@ def parity(
     from harness.targets import TARGETS
 
     if not static:
-        err.print("only `--static` parity exists yet (behavioural parity needs running stacks); add --static",
-                  markup=False)
-        raise typer.Exit(2)
+        raise typer.Exit(_behavioural_parity(file, a, b, as_json, events, report_dir))
     for name in (a, b):
         if name not in TARGETS:
             err.print(f"unknown target '{name}'; targets: {', '.join(TARGETS)}", markup=False)
@@ -510,6 +512,63 @@ def gate(
     out.print(f"gate {verdict} in {took:.0f} s — report: {report_dir / 'contracts.md'} (HTML beside it), "
               f"JUnit: {report_dir / 'contracts-junit.xml'}")
     raise typer.Exit(0 if code == 0 else 1)
+
+
+def _behavioural_parity(file: Path, a: str, b: str, as_json: bool, events: int, report_dir: Path) -> int:
+    import subprocess
+
+    import contracts
+    from harness import parity as p
+    from harness.render import render as do_render
+
+    runnable = ("compose", "aws-emulation")
+    for name in (a, b):
+        if name not in runnable:
+            err.print(f"behavioural parity runs targets {', '.join(runnable)}; '{name}' is not runnable "
+                      "(use --static to compare renderings)", markup=False)
+            return 2
+    topology, _ = _load(file)
+    static_rows = p.compare(topology, *do_render(topology, [a, b]))
+    verdicts: dict[str, dict] = {}
+    for name in (a, b):
+        folder = report_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        err.print(f"running the contract suite on {name} ({events} events per fault contract)...", markup=False)
+        subprocess.call([sys.executable, "-m", "pytest", str(Path(contracts.__file__).parent), "-p", "no:cacheprovider",
+                         "-q", "--target", name, "--topo-file", str(file.resolve()), "--contract-events", str(events),
+                         "--contract-report", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        data = json.loads((folder / "contracts.json").read_text())
+        verdicts[name] = {f"{c['area']}::{c['name']}": c["verdict"] for c in data["contracts"]}
+    names = sorted(set(verdicts[a]) | set(verdicts[b]))
+    rows = [{"contract": n, a: verdicts[a].get(n, "-"), b: verdicts[b].get(n, "-"),
+             "same": verdicts[a].get(n) == verdicts[b].get(n)} for n in names]
+    static = p.report(static_rows)
+    behaviour_diff = sum(not r["same"] for r in rows)
+    failing = sum(1 for r in rows for t in (a, b) if r[t] == "FAIL")
+    md = [f"# Parity: {a} vs {b}", "",
+          f"Static: {static['same']} same, {static['explained']} explained, {static['different']} unexplained.",
+          f"Behaviour: {len(rows)} contracts, {behaviour_diff} with different verdicts, {failing} failing verdict(s).",
+          "", f"| contract | {a} | {b} |", "|---|---|---|"]
+    md += [f"| `{r['contract']}` | {r[a]} | {r[b]} |" for r in rows]
+    md += ["", "## Static differences (not 'same')", "", "| service | aspect | verdict | why |", "|---|---|---|---|"]
+    md += [f"| {r.service} | {r.aspect} | {r.verdict} | {r.why} |" for r in static_rows if r.verdict != "same"]
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "parity.md").write_text("\n".join(md) + "\n")
+    result = {"a": a, "b": b, "static": static, "behaviour": rows, "different_verdicts": behaviour_diff,
+              "failing_verdicts": failing}
+    (report_dir / "parity.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    if as_json:
+        _emit(result)
+    else:
+        table = Table(title=f"parity {a} vs {b}: contract verdicts")
+        for col in ("contract", a, b):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(r["contract"], r[a], r[b], style="" if r["same"] and r[a] == "PASS" else "red")
+        out.print(table)
+        out.print(f"static: {static['same']} same, {static['explained']} explained, {static['different']} unexplained; "
+                  f"behaviour: {behaviour_diff} different verdict(s), {failing} failing — {report_dir / 'parity.md'}")
+    return 1 if static["different"] or behaviour_diff or failing else 0
 
 
 @app.command()

@@ -90,9 +90,9 @@ def test_parity_flags_an_unexplained_difference():
     assert [(r.service, r.aspect) for r in rows] == [("web", "image"), ("web", "env names")]
 
 
-def test_parity_needs_static_for_now(project, run_cli):
+def test_behavioural_parity_needs_runnable_targets(project, run_cli):
     code, _, err = run_cli("parity", "compose", "aws", cwd=project)
-    assert code == 2 and "--static" in err
+    assert code == 2 and "'aws' is not runnable (use --static to compare renderings)" in err
 
 
 def test_unknown_target(project, run_cli):
