@@ -95,12 +95,16 @@ def settle(count, expected: int, timeout: float = 180.0, quiet: float = 3.0) -> 
     return value
 
 
-def ingest_many(e: Endpoints, token: str, events: list[dict], workers: int = 12, retries: int = 30) -> list[dict]:
+def ingest_many(e: Endpoints, token: str, events: list[dict], workers: int = 12, retries: int = 30,
+                deadline_s: float = 600.0) -> list[dict]:
     """Call ingestEvent for each event (each carries its own event_id: a retry is the same event).
-    Retries UNAVAILABLE and connection errors with the same event_id; returns the results."""
+    Retries UNAVAILABLE and connection errors with the same event_id; returns the results. Bounded in time."""
+    deadline = time.monotonic() + deadline_s
 
     def one(ev: dict) -> dict:
         for attempt in range(retries):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"ingestEvent calls did not finish within {deadline_s:.0f} s")
             try:
                 r = clients.call(e.functions_url, e.firebase_project, "ingestEvent", ev, token)
                 if r.status_code == 200:
