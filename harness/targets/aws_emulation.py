@@ -21,7 +21,7 @@ import yaml
 from harness.model import Service, Topology, resolve
 from harness.targets.aws import fargate_size, host_for
 from harness.targets.base import APP_UID, Rendering, Target, header
-from harness.targets.compose import _escape, healthcheck, secret_env_var
+from harness.targets.compose import _escape, depends_on, hardening, healthcheck, secret_env_var
 
 FILE = "compose/aws-emulation.yml"
 
@@ -110,19 +110,12 @@ class AwsEmulationTarget(Target):
                         volumes[v.name] = {"labels": {"org.topo.project": t.project,
                                                       "org.topo.volume_lifecycle": placement.volume_lifecycle
                                                       if placement else "local"}}
-            if s.hardened:
-                spec["user"] = f"{APP_UID}:{APP_UID}"
-                spec["read_only"] = True
-                spec["tmpfs"] = [f"{path}:uid={APP_UID},gid={APP_UID},mode=1777" for path in s.tmpfs]
-                spec["cap_drop"] = ["ALL"]
-            spec["security_opt"] = ["no-new-privileges:true"]
+            spec.update(hardening(s))
             hc = healthcheck(s)
             if hc:
                 spec["healthcheck"] = hc
             if s.depends_on:
-                deps = spec.setdefault("depends_on", {})
-                for d in s.depends_on:
-                    deps[d] = {"condition": "service_healthy" if t.service(d).healthcheck else "service_started"}
+                spec.setdefault("depends_on", {}).update(depends_on(t, s))
             labels = spec.setdefault("labels", {})
             labels.update({"org.topo.project": t.project, "org.topo.service": s.name, "org.topo.role": s.role,
                            "org.topo.placement": kind or "none"})

@@ -43,6 +43,24 @@ def healthcheck(service: Service) -> dict | None:
     return {"test": [_escape(t) for t in test], "interval": "5s", "timeout": "3s", "retries": 30, "start_period": "10s"}
 
 
+def hardening(service: Service) -> dict:
+    """Our images run non-root, read-only (writable tmpfs owned by the app user), without capabilities;
+    no container may gain privileges."""
+    spec: dict = {}
+    if service.hardened:
+        spec["user"] = f"{APP_UID}:{APP_UID}"
+        spec["read_only"] = True
+        spec["tmpfs"] = [f"{path}:uid={APP_UID},gid={APP_UID},mode=1777" for path in service.tmpfs]
+        spec["cap_drop"] = ["ALL"]
+    spec["security_opt"] = ["no-new-privileges:true"]
+    return spec
+
+
+def depends_on(topology: Topology, service: Service) -> dict:
+    return {d: {"condition": "service_healthy" if topology.service(d).healthcheck else "service_started"}
+            for d in service.depends_on}
+
+
 class ComposeTarget(Target):
     name = "compose"
     description = "docker compose file for local development (compose/docker-compose.yml)"
@@ -86,20 +104,12 @@ class ComposeTarget(Target):
                 spec["volumes"] = [f"{v.name}:{v.path}" for v in s.volumes]
                 for v in s.volumes:
                     volumes[v.name] = {"labels": {"org.topo.project": topology.project}}
-            if s.hardened:
-                spec["user"] = f"{APP_UID}:{APP_UID}"
-                spec["read_only"] = True
-                spec["tmpfs"] = [f"{path}:uid={APP_UID},gid={APP_UID},mode=1777" for path in s.tmpfs]
-                spec["cap_drop"] = ["ALL"]
-            spec["security_opt"] = ["no-new-privileges:true"]
+            spec.update(hardening(s))
             hc = healthcheck(s)
             if hc:
                 spec["healthcheck"] = hc
             if s.depends_on:
-                spec["depends_on"] = {
-                    d: {"condition": "service_healthy" if topology.service(d).healthcheck else "service_started"}
-                    for d in s.depends_on
-                }
+                spec["depends_on"] = depends_on(topology, s)
             if s.resources:
                 # Local development does not cap CPU (that is aws-emulation's job); memory is a hard limit here too.
                 spec["deploy"] = {"resources": {"limits": {"memory": f"{max(s.resources.memory_mib * 2, 256)}M"},
