@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -146,7 +145,6 @@ def run_load(phase: Phase, n: int, workers: int, deadline: float, send, pace: fl
 
 
 def ingest_sender(http: Http, e, token: str, phase: Phase):
-    from harness import clients  # noqa: F401 — the same callable protocol as clients.call, on a keep-alive session
 
     url = f"{e.functions_url}/{e.firebase_project}/us-central1/ingestEvent"
 

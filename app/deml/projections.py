@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from google.api_core.client_options import ClientOptions  # noqa: F401 — imported for its side effect on grpc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 

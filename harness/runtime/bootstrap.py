@@ -3,7 +3,6 @@
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Callable
@@ -11,7 +10,6 @@ from typing import Callable
 import requests
 
 from harness.errors import TopoError
-from harness.model import Topology
 from harness.runtime.services import Access, kind
 
 
@@ -111,7 +109,3 @@ def run_all(access: Access, root: Path, say: Callable[[str], None]) -> None:
         except Exception as exc:  # noqa: BLE001 — a located, readable failure instead of a traceback
             raise TopoError(f"bootstrap failed: {type(exc).__name__}: {str(exc)[:400]}\n"
                             "  hint: `topo status` and `topo logs SERVICE`; `topo up` again is safe (idempotent)") from exc
-
-
-def describe(access: Access) -> str:
-    return json.dumps({"tenants": [x.id for x in access.topology.tenants]})

@@ -54,15 +54,6 @@ def peak_memory_mib(parent: str) -> float | None:
     return None
 
 
-def reset_peak(parent: str) -> None:
-    name = parent.strip("/")
-    try:
-        if not _v2():
-            (ROOT / "memory" / name / "memory.max_usage_in_bytes").write_text("0")
-    except OSError:
-        pass
-
-
 def remove(parent: str) -> None:
     """Remove the (empty) parent cgroup after the stack is down."""
     name = parent.strip("/")

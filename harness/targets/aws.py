@@ -18,7 +18,6 @@ import botocore.session
 from botocore.validate import ParamValidator
 
 from harness.aws import limits
-from harness.errors import Problem
 from harness.model import Service, Topology, resolve
 from harness.targets.base import Rendering, Target, header, to_json
 
@@ -266,7 +265,3 @@ class AwsTarget(Target):
         out.notes = [n for n in out.notes if n is not None]
         out.files[f"{DEPLOY_DIR}/rds.json"] = to_json(params)
         out.data["rds"] = params
-
-
-def strict_errors(notes: list[Problem]) -> list[Problem]:
-    return [n for n in notes if n.severity in ("warning", "error")]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import yaml
 
-from harness.model import Service, Topology, resolve
+from harness.model import Topology, resolve
 from harness.targets.aws import fargate_size, host_for
 from harness.targets.base import APP_UID, Rendering, Target, header
 from harness.targets.compose import _escape, depends_on, hardening, healthcheck, secret_env_var

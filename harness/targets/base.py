@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 
 from harness.errors import Problem
-from harness.model import Service, Topology, resolve
+from harness.model import Topology
 
 APP_UID = 10001
 
@@ -36,8 +36,3 @@ class Target:
 
 def to_json(data) -> str:
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
-
-
-def env_of(topology: Topology, service: Service, host_of) -> dict[str, str]:
-    """The service's env with references resolved by the target's notion of a host."""
-    return {k: resolve(topology, v, host_of) for k, v in service.env}
