@@ -563,8 +563,10 @@ def _behavioural_parity(file: Path, a: str, b: str, as_json: bool, events: int, 
         table = Table(title=f"parity {a} vs {b}: contract verdicts")
         for col in ("contract", a, b):
             table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(r["contract"], r[a], r[b], style="" if r["same"] and r[a] == "PASS" else "red")
+        from rich.markup import escape
+
+        for r in rows:  # parametrised ids look like [markup]: escape them
+            table.add_row(escape(r["contract"]), r[a], r[b], style="" if r["same"] and r[a] == "PASS" else "red")
         out.print(table)
         out.print(f"static: {static['same']} same, {static['explained']} explained, {static['different']} unexplained; "
                   f"behaviour: {behaviour_diff} different verdict(s), {failing} failing — {report_dir / 'parity.md'}")

@@ -47,8 +47,8 @@ class HttpProbe:
 
     def check(self) -> str:
         r = requests.get(self.url, timeout=3)
-        if r.status_code not in self.ok:
-            raise RuntimeError(f"GET {self.url} answered {r.status_code}")
+        if r.status_code not in self.ok:  # the body of a failing health endpoint usually says why
+            raise RuntimeError(f"GET {self.url} answered {r.status_code}: {r.text.strip()[:400]}")
         return f"GET {self.url} → {r.status_code}"
 
 

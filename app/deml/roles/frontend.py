@@ -58,6 +58,8 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
             session.get(backend + "/healthz", timeout=3)
             life.beat("backend-reachable")
         except requests.RequestException as exc:
+            if "backend-reachable" not in life.errors:
+                log.warning("the backend at %s is unreachable: %s", backend, exc)
             life.failed("backend-reachable", exc)
         life.stop.wait(5)
     server.shutdown()
