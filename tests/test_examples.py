@@ -47,7 +47,8 @@ def test_the_gate_fails_when_lightsail_containers_use_names(tmp_path):
     # inside the Lightsail pod the names do not resolve: either the stack never gets healthy (the frontend
     # cannot reach `backend`) or the environment contract names the unreachable variable
     assert re.search(r"(DRAGONFLY_HOST|FRONTEND_URL|BACKEND_URL) → (dragonfly|frontend|backend):\d+ is unreachable"
-                     r"|host='backend', port=8000.*(Failed to resolve|Name or service not known)", report), report[-2000:]
+                     r"|host='backend', port=8000.*(NameResolutionError|Failed to resolve|Name or service not known)",
+                     report), report[-2000:]
 
 
 @pytest.mark.docker
