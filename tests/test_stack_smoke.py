@@ -4,28 +4,20 @@ every probe, the security defaults and one event through each pipeline path; alw
 Needs a Docker engine, Compose v2 and the images (`make test` provisions and builds them)."""
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 
 import pytest
 
+from contracts.support import ch_count
+from contracts.test_hardening import check_hardened, check_ports, inspect_all
+from contracts.test_sasl import kcat_env as sasl_kcat_env
+from contracts.test_sasl import metadata_error
 from harness import clients
 from harness.runtime import bootstrap
 from harness.runtime.docker import run
 
 pytestmark = pytest.mark.docker
-
-
-def containers(stack, role: str | None = None) -> dict[str, dict]:
-    out = {}
-    for s in stack.topology.services:
-        if role and s.role != role:
-            continue
-        cid = stack.compose.container_id(s.name)
-        assert cid, f"{s.name} has no container"
-        out[s.name] = json.loads(run(["docker", "inspect", cid]).stdout)[0]
-    return out
 
 
 def test_every_service_answered_its_real_probe(topo_stack):
@@ -55,48 +47,18 @@ def test_bootstrap_is_idempotent(topo_stack, topo_endpoints):
     assert sorted(t.id for t in topo_stack.topology.tenants) == ids and "tenant0" in ids
 
 
-def _kafka_metadata(endpoints, **overrides) -> str:
-    """Try a metadata request; return '' on success or the error text."""
-    from confluent_kafka.admin import AdminClient
-
-    conf = {"bootstrap.servers": endpoints.kafka_bootstrap, "socket.timeout.ms": 3000, "log_level": 0,
-            "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": endpoints.kafka_mechanism,
-            "sasl.username": endpoints.kafka_app_user, "sasl.password": endpoints.kafka_app_password, **overrides}
-    conf = {k: v for k, v in conf.items() if v is not None}
-    try:
-        AdminClient(conf).list_topics(timeout=6)
-        return ""
-    except Exception as exc:  # noqa: BLE001
-        return str(exc)
-
-
 def test_kafka_rejects_anonymous_and_wrong_password_confluent(topo_endpoints):
-    assert _kafka_metadata(topo_endpoints) == ""
-    anonymous = _kafka_metadata(topo_endpoints, **{"security.protocol": "PLAINTEXT", "sasl.mechanism": None,
+    assert metadata_error(topo_endpoints) == ""
+    anonymous = metadata_error(topo_endpoints, **{"security.protocol": "PLAINTEXT", "sasl.mechanism": None,
                                                    "sasl.username": None, "sasl.password": None})
     assert anonymous, "an anonymous PLAINTEXT client got metadata"
-    assert _kafka_metadata(topo_endpoints, **{"sasl.password": "wrong-password"}), "a wrong password was accepted"
-    assert _kafka_metadata(topo_endpoints, **{"sasl.mechanism": "PLAIN"}), "SASL/PLAIN was accepted"
+    assert metadata_error(topo_endpoints, **{"sasl.password": "wrong-password"}), "a wrong password was accepted"
+    assert metadata_error(topo_endpoints, **{"sasl.mechanism": "PLAIN"}), "SASL/PLAIN was accepted"
 
 
 @pytest.fixture(scope="module")
 def kcat_env(tmp_path_factory) -> dict:
-    """Debian's kcat links the OS's librdkafka 2.0.2, whose SCRAM client-final message repeats the client nonce
-    (fixed in librdkafka 2.6.1, confluentinc/librdkafka#4895); Kafka 4.x — our offline Redpanda stand-in —
-    rejects it as invalid credentials. kcat itself is unchanged: it runs on the newer librdkafka that the
-    confluent-kafka wheel bundles (2.16)."""
-    import glob
-    import os
-
-    import confluent_kafka
-
-    libs = glob.glob(os.path.join(os.path.dirname(confluent_kafka.__file__), "..", "confluent_kafka.libs", "librdkafka-*.so.1"))
-    env = dict(os.environ)
-    if libs:
-        folder = tmp_path_factory.mktemp("librdkafka")
-        (folder / "librdkafka.so.1").symlink_to(os.path.realpath(libs[0]))
-        env["LD_LIBRARY_PATH"] = str(folder)
-    return env
+    return sasl_kcat_env(tmp_path_factory.mktemp("librdkafka"))
 
 
 def _kcat(endpoints, env: dict, *extra: str) -> subprocess.CompletedProcess:
@@ -117,11 +79,10 @@ def test_kafka_rejects_anonymous_and_wrong_password_kcat(topo_endpoints, kcat_en
 
 
 def test_app_containers_are_hardened(topo_stack):
-    for name, c in containers(topo_stack, "app").items():
+    inspected = inspect_all(topo_stack)
+    for name, c in ((s.name, inspected[s.name]) for s in topo_stack.topology.services if s.role == "app"):
+        check_hardened(name, c)
         assert c["Config"]["User"] == "10001:10001", name
-        assert c["HostConfig"]["ReadonlyRootfs"] is True, name
-        assert c["HostConfig"]["CapDrop"] == ["ALL"], name
-        assert "no-new-privileges:true" in c["HostConfig"]["SecurityOpt"], name
         uid = run(["docker", "exec", c["Id"], "python3", "-c", "import os; print(os.getuid())"]).stdout.strip()
         assert uid == "10001", name
         write = run(["docker", "exec", c["Id"], "python3", "-c", "open('/opt/x', 'w')"], check=False)
@@ -129,10 +90,9 @@ def test_app_containers_are_hardened(topo_stack):
 
 
 def test_ports_published_only_on_loopback(topo_stack):
-    for name, c in containers(topo_stack).items():
-        for bindings in (c["HostConfig"]["PortBindings"] or {}).values():
-            for b in bindings:
-                assert b["HostIp"] == "127.0.0.1", (name, b)
+    inspected = inspect_all(topo_stack)
+    for s in topo_stack.topology.services:
+        check_ports(s.name, inspected[s.name], {p.port for p in s.ports if p.publish})
 
 
 def test_backend_lists_the_environment_contract(topo_endpoints):
@@ -140,11 +100,6 @@ def test_backend_lists_the_environment_contract(topo_endpoints):
 
     present = requests.get(f"{topo_endpoints.backend_url}/contract/env", timeout=10).json()["present"]
     assert all(present.values()), [k for k, v in present.items() if not v]
-
-
-def ch_count(e, event_id: str) -> int:
-    return int(clients.clickhouse(e.clickhouse_url, e.clickhouse_user, e.clickhouse_password,
-                                  f"SELECT count() AS n FROM deml.events FINAL WHERE event_id = '{event_id}'")[0]["n"])
 
 
 def test_one_action_and_one_ingest_land_exactly_once(topo_endpoints):
@@ -165,7 +120,7 @@ def test_one_action_and_one_ingest_land_exactly_once(topo_endpoints):
                                                                f"tenants/acme/events/{event_id}"), timeout=30)
         assert doc, f"{event_id} was not projected to Firestore"
         assert clients.firestore_count(e.firestore_host, e.firebase_project, "tenants/acme", "processed") >= 1
-        rows = clients.eventually(lambda: ch_count(e, event_id) == 1, timeout=30)
+        rows = clients.eventually(lambda: ch_count(e, f"event_id = '{event_id}'") == 1, timeout=30)
         assert rows, f"{event_id} is not exactly once in ClickHouse"
 
 

@@ -27,10 +27,8 @@ def kafka(access: Access, say: Callable[[str], None]) -> None:
     broker = next((s for s in t.services if kind(s) == "kafka"), None)
     if broker is None:
         return
-    admin_user, admin_password = access.kafka_user(superuser=True)
-    admin = AdminClient({"bootstrap.servers": access.kafka_bootstrap(broker), "security.protocol": "SASL_PLAINTEXT",
-                         "sasl.mechanism": t.kafka_mechanism, "sasl.username": admin_user, "sasl.password": admin_password,
-                         "log_level": 3})
+    probe = access.probes(broker, lambda: "")[0]  # the readiness probe's client: the superuser over SASL
+    admin = AdminClient({**probe.config(), "log_level": 3})
     mechanism = ScramMechanism.SCRAM_SHA_256 if t.kafka_mechanism.endswith("256") else ScramMechanism.SCRAM_SHA_512
     upserts = [UserScramCredentialUpsertion(u.name, ScramCredentialInfo(mechanism, 4096),
                                             access.secrets[u.password_secret].encode())
