@@ -16,9 +16,11 @@ def unique(prefix: str) -> str:
 
 
 def kafka_conf(e: Endpoints, **extra) -> dict:
-    return {"bootstrap.servers": e.kafka_bootstrap, "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanism": e.kafka_mechanism, "sasl.username": e.kafka_app_user,
-            "sasl.password": e.kafka_app_password, "log_level": 0, **extra}
+    """The application user's SASL client settings (the same as the runtime's Kafka probe), plus extra."""
+    from harness.runtime.probes import KafkaProbe
+
+    probe = KafkaProbe("redpanda", e.kafka_bootstrap, e.kafka_app_user, e.kafka_app_password, e.kafka_mechanism)
+    return {**probe.config(), "log_level": 0, **extra}
 
 
 class KafkaTap:

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from contracts.support import kafka_conf
+
 pytestmark = pytest.mark.services("redpanda")
 
 
@@ -15,9 +17,7 @@ def metadata_error(e, **overrides) -> str:
     """'' when a metadata request succeeds with these client settings, else the error."""
     from confluent_kafka.admin import AdminClient
 
-    conf = {"bootstrap.servers": e.kafka_bootstrap, "socket.timeout.ms": 3000, "log_level": 0,
-            "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": e.kafka_mechanism,
-            "sasl.username": e.kafka_app_user, "sasl.password": e.kafka_app_password, **overrides}
+    conf = kafka_conf(e, **{"socket.timeout.ms": 3000, **overrides})
     try:
         AdminClient({k: v for k, v in conf.items() if v is not None}).list_topics(timeout=6)
         return ""
