@@ -52,6 +52,46 @@ class KafkaTap:
         self.consumer.close()
 
 
+def high_watermarks(e: Endpoints, topics: tuple[str, ...] = ("frontend-events", "internal-tasks")) -> dict:
+    """{(topic, partition): end offset} now: everything acknowledged so far lies below these offsets."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(kafka_conf(e, **{"group.id": unique("contract-marks"), "enable.auto.commit": False}))
+    try:
+        marks = {}
+        for topic in topics:
+            for p in c.list_topics(topic, timeout=10).topics[topic].partitions:
+                marks[(topic, p)] = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+        return marks
+    finally:
+        c.close()
+
+
+def wait_committed(e: Endpoints, marks: dict, group: str = "telemetry-worker", timeout: float = 120.0) -> None:
+    """Wait until `group` has committed offsets at or past `marks` on every partition: every batch before them,
+    redeliveries after a crash included, is then fully processed, so counts read afterwards are final.
+    Reads the group's committed offsets (OffsetFetch) without joining the group."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(kafka_conf(e, **{"group.id": group, "enable.auto.commit": False}))
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            parts = [TopicPartition(t, p) for (t, p) in marks]
+            behind = {(tp.topic, tp.partition): marks[(tp.topic, tp.partition)] - max(tp.offset, 0)
+                      for tp in c.committed(parts, timeout=10)}
+            behind = {k: v for k, v in behind.items() if v > 0}
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"consumer group {group} has not committed past the events under test within "
+                                     f"{timeout:.0f} s; still behind: "
+                                     + ", ".join(f"{t}[{p}] by {n}" for (t, p), n in sorted(behind.items())))
+            time.sleep(0.5)
+    finally:
+        c.close()
+
+
 def firestore_count_where(e: Endpoints, parent: str, collection: str, field: str, value: str) -> int:
     url = f"http://{e.firestore_host}/v1/projects/{e.firebase_project}/databases/(default)/documents/{parent}"
     body = {"structuredAggregationQuery": {"structuredQuery": {

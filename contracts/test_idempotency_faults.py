@@ -11,21 +11,22 @@ import threading
 
 import pytest
 
-from contracts.support import act_many, ch_count, counter, firestore_count_where, ingest_many, page_views, settle, unique
+from contracts.support import (act_many, ch_count, counter, firestore_count_where, high_watermarks, ingest_many,
+                               page_views, settle, unique, wait_committed)
 
 pytestmark = [pytest.mark.control]
 
 
 def check_relay_crash_absorbed(stack, e, token: str, n: int, variant: dict | None = None,
                                timeout: float | None = None) -> dict:
-    """n actions while the relay exits between produce and mark (about 4 times: each crash costs a container
-    restart, and Docker's restart back-off doubles while crashes come faster than every 10 s); exact counts after."""
-    batches = max(1, n // 50)
-    faults = {"DEML_FAULTS": f"relay_crash_between:{min(0.3, 4 / batches):.3f}", "RELAY_BATCH": "50"} | (variant or {})
+    """n actions while the relay exits between produce and mark (once per n/4 rows relayed, so about 4 times: each
+    crash costs a container restart, and Docker's restart back-off doubles while crashes come faster than every
+    10 s); exact counts after."""
+    faults = {"DEML_FAULTS": f"relay_crash_between@{max(1, n // 4)}", "RELAY_BATCH": "50"} | (variant or {})
     kind = unique("relay")
     before = counter(e, "acme", "by_source", "outbox")
-    restarts = stack.restart_count("daemon")
     stack.set_env("daemon", faults)
+    restarts = stack.restart_count("daemon")  # after set_env: a recreated container's count starts again at 0
     try:
         act_many(e, token, "acme", [{"aggregate_id": f"{kind}-{i % 10}", "kind": kind, "payload": {"i": i}}
                                     for i in range(n)])
@@ -45,16 +46,20 @@ def check_relay_crash_absorbed(stack, e, token: str, n: int, variant: dict | Non
 
 def check_worker_crash_absorbed(stack, e, token: str, n: int, variant: dict | None = None,
                                 timeout: float | None = None) -> dict:
-    """n ingested events while the worker exits after writing, before the offset commit (on 15% of the batches
-    with new events, after the Firestore transaction or after the ClickHouse rows)."""
-    faults = {"DEML_FAULTS": "worker_crash_before_commit:0.15"} | (variant or {})
+    """n ingested events while the worker exits after writing, before the offset commit (once per n/4 new events,
+    after the Firestore transaction or after the ClickHouse rows)."""
+    faults = {"DEML_FAULTS": f"worker_crash_before_commit@{max(1, n // 4)}"} | (variant or {})
     type_ = f"contract.{unique('worker')}"
-    restarts = stack.restart_count("telemetry-worker")
     stack.set_env("telemetry-worker", faults)
+    restarts = stack.restart_count("telemetry-worker")  # after set_env: a recreated container's count starts again at 0
     try:
         ingest_many(e, token, page_views(n, type_))
+        marks = high_watermarks(e)  # every acknowledged event under test lies below these offsets
         projected = settle(lambda: firestore_count_where(e, "tenants/acme", "events", "type", type_), n,
                            timeout=timeout or max(120, n / 10))
+        # a crash on the last batch is redelivered only after the restart back-off: wait for the group's commit
+        # past every event under test, or a late double count would show after the counter was read
+        wait_committed(e, marks, timeout=timeout or max(120, n / 10))
         counted = settle(lambda: counter(e, "acme", "by_type", type_.replace(".", "_")), n, timeout=30)
         fired = stack.restart_count("telemetry-worker") - restarts
     finally:

@@ -18,13 +18,13 @@ def acme_token(topo_endpoints) -> str:
 
 
 def test_worker_without_the_marker_check_double_counts(topo_stack, topo_endpoints, acme_token):
-    broken = {"DEML_FAULTS": "worker_crash_before_commit:0.15,worker_skip_marker_check"}
+    broken = {"DEML_FAULTS": "worker_crash_before_commit@75,worker_skip_marker_check"}
     with pytest.raises(AssertionError, match="double-counted or lost"):
         check_worker_crash_absorbed(topo_stack, topo_endpoints, acme_token, 300, variant=broken)
 
 
 def test_relay_marking_before_producing_loses_events(topo_stack, topo_endpoints, acme_token):
-    broken = {"DEML_FAULTS": "relay_crash_between:0.3,relay_mark_before_produce", "RELAY_BATCH": "20"}
+    broken = {"DEML_FAULTS": "relay_crash_between@75,relay_mark_before_produce", "RELAY_BATCH": "20"}
     with pytest.raises(AssertionError, match="expected 300 projections and rows"):
         check_relay_crash_absorbed(topo_stack, topo_endpoints, acme_token, 300, variant=broken, timeout=45)
 

@@ -1,6 +1,11 @@
 """Fault injection for the contract suite — off unless DEML_FAULTS is set (never in a rendered topology).
 
-DEML_FAULTS="name[:probability],..."; e.g. "relay_crash_between:0.3,worker_skip_marker_check".
+DEML_FAULTS="name[:probability|@every],..."; e.g. "relay_crash_between@3,worker_skip_marker_check".
+  name:0.3   fires on 30% of the points where it is consulted (random)
+  name@75    fires each time 75 more units (rows, events) have passed since the process started; deterministic,
+             so n units make about n/75 crashes whatever the batch sizes (the contracts use this: a run always
+             fires, and a bounded number of times, which matters as Docker's restart back-off doubles per crash)
+  name       always (the BROKEN variants, which change behaviour rather than crash)
   relay_crash_between        the relay exits between its two steps (produce, mark) of a batch
   relay_mark_before_produce  BROKEN variant: the relay marks rows published before producing them
   worker_crash_before_commit the telemetry-worker exits after both writes, before the offset commit
@@ -16,26 +21,45 @@ import random
 log = logging.getLogger("deml.faults")
 
 
-def _parse() -> dict[str, float]:
-    out = {}
-    for item in os.environ.get("DEML_FAULTS", "").split(","):
+def parse(spec: str) -> dict[str, float | int]:
+    """{name: probability (float) or every-K (int)}; a bad item stops the process with a clear message."""
+    out: dict[str, float | int] = {}
+    for item in spec.split(","):
         item = item.strip()
         if not item:
             continue
-        name, _, prob = item.partition(":")
-        out[name] = float(prob) if prob else 1.0
+        try:
+            if "@" in item:
+                name, _, every = item.partition("@")
+                out[name] = int(every)
+                if out[name] < 1:
+                    raise ValueError
+            else:
+                name, _, prob = item.partition(":")
+                out[name] = float(prob) if prob else 1.0
+        except ValueError:
+            raise SystemExit(f"DEML_FAULTS: {item!r} is not name, name:probability (0..1) or name@every (>= 1)")
     return out
 
 
-FAULTS = _parse()
+FAULTS = parse(os.environ.get("DEML_FAULTS", ""))
+_seen: dict[str, int] = {}
 
 
 def active(name: str) -> bool:
     return name in FAULTS
 
 
-def fires(name: str) -> bool:
-    return name in FAULTS and random.random() < FAULTS[name]
+def fires(name: str, units: int = 1) -> bool:
+    """Whether the fault fires at this point, which covers `units` rows or events."""
+    if name not in FAULTS:
+        return False
+    rule = FAULTS[name]
+    if isinstance(rule, int):
+        before = _seen.get(name, 0)
+        _seen[name] = before + units
+        return _seen[name] // rule > before // rule
+    return random.random() < rule
 
 
 def crash(name: str, detail: str) -> None:

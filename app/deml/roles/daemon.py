@@ -53,7 +53,7 @@ def relay_once(conn: psycopg.Connection, prod, batch: int = 200) -> int:
         if not rows:
             return 0
         _produce(prod, rows)
-        if faults.fires("relay_crash_between"):
+        if faults.fires("relay_crash_between", len(rows)):
             faults.crash("relay_crash_between", f"{len(rows)} rows produced, not marked: they are re-published")
         mark(conn, [r[0] for r in rows])
     return len(rows)
@@ -68,7 +68,7 @@ def _relay_once_broken(conn: psycopg.Connection, prod, batch: int) -> int:
             mark(conn, [r[0] for r in rows])
     if not rows:
         return 0
-    if faults.fires("relay_crash_between"):
+    if faults.fires("relay_crash_between", len(rows)):
         faults.crash("relay_crash_between", f"{len(rows)} rows marked, not produced: they are lost")
     _produce(prod, rows)
     return len(rows)

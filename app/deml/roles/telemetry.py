@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 
 import redis
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
@@ -57,11 +58,14 @@ class Processor:
         hits = self.cached([e["event_id"] for e in envs])
         todo = [e for e in envs if e["event_id"] not in hits]
         new = projections.apply_batch(self.db, todo, self.check_markers) if todo else []
-        # fault injection fires only on batches with new events, so a redelivered batch passes the second time
-        if any(new) and faults.fires("worker_crash_before_commit"):  # after Firestore: only the markers protect
+        # fault injection counts only new events, so a redelivered batch passes the second time; it exits after
+        # the Firestore transaction (only the markers protect) or after the ClickHouse rows, at random
+        crash = any(new) and faults.fires("worker_crash_before_commit", sum(new))
+        after_firestore = crash and random.random() < 0.5
+        if after_firestore:
             faults.crash("worker_crash_before_commit", f"{len(todo)} events projected, offsets not committed")
         self.ch.insert("events", [event_row(e) for e in todo])
-        if any(new) and faults.fires("worker_crash_before_commit"):
+        if crash:
             faults.crash("worker_crash_before_commit", f"{len(todo)} events written, offsets not committed")
         self.remember([e["event_id"] for e in todo])
         return {"projected": sum(new), "duplicate": len(envs) - sum(new)}
