@@ -19,9 +19,9 @@ pytestmark = [pytest.mark.control]
 
 def check_relay_crash_absorbed(stack, e, token: str, n: int, variant: dict | None = None,
                                timeout: float | None = None) -> dict:
-    """n actions while the relay exits between produce and mark (once per n/4 rows relayed, so about 4 times: each
-    crash costs a container restart, and Docker's restart back-off doubles while crashes come faster than every
-    10 s); exact counts after."""
+    """n actions while the relay exits between produce and mark (at the first batch after n/4 rows relayed in a
+    process, so 3 to 4 times: each crash costs a container restart, and Docker's restart back-off doubles while
+    crashes come faster than every 10 s); exact counts after."""
     faults = {"DEML_FAULTS": f"relay_crash_between@{max(1, n // 4)}", "RELAY_BATCH": "50"} | (variant or {})
     kind = unique("relay")
     before = counter(e, "acme", "by_source", "outbox")
@@ -46,9 +46,11 @@ def check_relay_crash_absorbed(stack, e, token: str, n: int, variant: dict | Non
 
 def check_worker_crash_absorbed(stack, e, token: str, n: int, variant: dict | None = None,
                                 timeout: float | None = None) -> dict:
-    """n ingested events while the worker exits after writing, before the offset commit (once per n/4 new events,
-    after the Firestore transaction or after the ClickHouse rows)."""
-    faults = {"DEML_FAULTS": f"worker_crash_before_commit@{max(1, n // 4)}"} | (variant or {})
+    """n ingested events while the worker exits after writing, before the offset commit (at the first batch after
+    n/4 new events in a process, after the Firestore transaction or after the ClickHouse rows; batches of at most
+    n/8, so it fires, 2 to 3 times)."""
+    faults = {"DEML_FAULTS": f"worker_crash_before_commit@{max(1, n // 4)}",
+              "WORKER_BATCH": str(max(1, n // 8))} | (variant or {})
     type_ = f"contract.{unique('worker')}"
     stack.set_env("telemetry-worker", faults)
     restarts = stack.restart_count("telemetry-worker")  # after set_env: a recreated container's count starts again at 0

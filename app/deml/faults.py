@@ -2,9 +2,10 @@
 
 DEML_FAULTS="name[:probability|@every],..."; e.g. "relay_crash_between@3,worker_skip_marker_check".
   name:0.3   fires on 30% of the points where it is consulted (random)
-  name@75    fires each time 75 more units (rows, events) have passed since the process started; deterministic,
-             so n units make about n/75 crashes whatever the batch sizes (the contracts use this: a run always
-             fires, and a bounded number of times, which matters as Docker's restart back-off doubles per crash)
+  name@75    fires at the first point after 75 units (rows, events) have passed since the process started or
+             the fault last fired; deterministic, so a run with more units always fires, about n/(75 + a batch)
+             times whatever the batch sizes; and a restarted process always finishes 75 units before it fails,
+             so it makes progress even in a broken variant that treats every redelivery as new
   name       always (the BROKEN variants, which change behaviour rather than crash)
   relay_crash_between        the relay exits between its two steps (produce, mark) of a batch
   relay_mark_before_produce  BROKEN variant: the relay marks rows published before producing them
@@ -43,7 +44,8 @@ def parse(spec: str) -> dict[str, float | int]:
 
 
 FAULTS = parse(os.environ.get("DEML_FAULTS", ""))
-_seen: dict[str, int] = {}
+_seen: dict[str, int] = {}  # units passed since the process started
+_due: dict[str, int] = {}  # the count of earlier units at which the fault fires next
 
 
 def active(name: str) -> bool:
@@ -58,7 +60,10 @@ def fires(name: str, units: int = 1) -> bool:
     if isinstance(rule, int):
         before = _seen.get(name, 0)
         _seen[name] = before + units
-        return _seen[name] // rule > before // rule
+        if before >= _due.get(name, rule):
+            _due[name] = before + rule
+            return True
+        return False
     return random.random() < rule
 
 

@@ -1,7 +1,7 @@
 """telemetry-worker: consumes frontend-events and internal-tasks in one consumer group, in batches (up to 200
-messages per poll). Per batch: one Firestore transaction (projections + markers for events whose marker is
-absent, summed counters per tenant), then the long-term rows in ClickHouse (ReplacingMergeTree keyed by event_id
-absorbs repeats), then — only after both — the offset commit.
+messages per poll, or WORKER_BATCH). Per batch: one Firestore transaction (projections + markers for events whose
+marker is absent, summed counters per tenant), then the long-term rows in ClickHouse (ReplacingMergeTree keyed by
+event_id absorbs repeats), then — only after both — the offset commit.
 Dragonfly remembers processed ids as a fast path; flushing it loses speed, never correctness.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from deml import envelope, faults, projections
 from deml.clickhouse import ClickHouse, event_row
-from deml.config import Config
+from deml.config import Config, tunable
 from deml.kafka import FRONTEND_EVENTS, INTERNAL_TASKS, consumer
 from deml.process import Lifecycle, health_routes, serve
 
@@ -76,10 +76,11 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
     proc = Processor(cfg, cache)
     c = consumer(cfg, "telemetry-worker")
     c.subscribe([FRONTEND_EVENTS, INTERNAL_TASKS])
+    batch = max(1, min(projections.MAX_BATCH, int(tunable("WORKER_BATCH", projections.MAX_BATCH))))
     server = serve(port, health_routes(life), life)
     log.info("telemetry-worker consuming %s, %s; health on :%d", FRONTEND_EVENTS, INTERNAL_TASKS, port)
     while not life.stop.is_set():
-        msgs = c.consume(num_messages=projections.MAX_BATCH, timeout=0.5)
+        msgs = c.consume(num_messages=batch, timeout=0.5)
         life.beat("consume")
         envs: list[dict] = []
         last: dict[tuple[str, int], int] = {}
