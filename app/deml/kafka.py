@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import socket
 
-from confluent_kafka import Consumer, Producer
+import logging
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
 from deml.config import Config
 
 FRONTEND_EVENTS = "frontend-events"
 INTERNAL_TASKS = "internal-tasks"
+log = logging.getLogger("deml.kafka")
 
 
 def _common(cfg: Config) -> dict:
@@ -34,6 +37,27 @@ def consumer(cfg: Config, group: str, **extra) -> Consumer:
                      "group.instance.id": f"{group}-{socket.gethostname()}",
                      "session.timeout.ms": 10000, "heartbeat.interval.ms": 2000,
                      "partition.assignment.strategy": "cooperative-sticky", **extra})
+
+
+def fatal(error: KafkaError | KafkaException | None) -> bool:
+    """A fatal client error: the consumer instance is unusable and must be replaced (librdkafka's rule). Seen
+    here: a static member whose session timed out while the broker restarted is fenced on its next commit
+    (FENCED_INSTANCE_ID) and would otherwise stay alive, healthy-looking, consuming nothing."""
+    if isinstance(error, KafkaException):
+        error = error.args[0] if error.args and isinstance(error.args[0], KafkaError) else None
+    return error is not None and error.fatal()
+
+
+def renew(c: Consumer, cfg: Config, group: str, topics: list[str], why: object) -> Consumer:
+    """Replace a consumer after a fatal error; uncommitted messages are redelivered to the new one."""
+    log.error("consumer of group %s hit a fatal error, replacing it: %s", group, why)
+    try:
+        c.close()
+    except (KafkaException, RuntimeError):
+        pass  # a fenced instance may refuse to leave the group politely; the new one takes its place
+    fresh = consumer(cfg, group)
+    fresh.subscribe(topics)
+    return fresh
 
 
 def produce_sync(p: Producer, topic: str, key: str, value: bytes, timeout: float = 30.0):

@@ -16,7 +16,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from deml import envelope, faults, projections
 from deml.clickhouse import ClickHouse, event_row
 from deml.config import Config, tunable
-from deml.kafka import FRONTEND_EVENTS, INTERNAL_TASKS, consumer
+from deml.kafka import FRONTEND_EVENTS, INTERNAL_TASKS, consumer, fatal, renew
 from deml.process import Lifecycle, health_routes, serve
 
 log = logging.getLogger("deml.telemetry")
@@ -74,8 +74,9 @@ class Processor:
 def run(cfg: Config, life: Lifecycle, port: int) -> None:
     cache = redis.Redis(host=cfg["DRAGONFLY_HOST"], port=6379, socket_timeout=2) if cfg.get("DRAGONFLY_HOST") else None
     proc = Processor(cfg, cache)
+    topics = [FRONTEND_EVENTS, INTERNAL_TASKS]
     c = consumer(cfg, "telemetry-worker")
-    c.subscribe([FRONTEND_EVENTS, INTERNAL_TASKS])
+    c.subscribe(topics)
     batch = max(1, min(projections.MAX_BATCH, int(tunable("WORKER_BATCH", projections.MAX_BATCH))))
     server = serve(port, health_routes(life), life)
     log.info("telemetry-worker consuming %s, %s; health on :%d", FRONTEND_EVENTS, INTERNAL_TASKS, port)
@@ -84,6 +85,11 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
         life.beat("consume")
         envs: list[dict] = []
         last: dict[tuple[str, int], int] = {}
+        broken = next((m.error() for m in msgs if fatal(m.error())), None)
+        if broken is not None:  # nothing of this poll is processed or committed: the new consumer re-reads it
+            life.failed("consume", RuntimeError(str(broken)))
+            c = renew(c, cfg, "telemetry-worker", topics, broken)
+            continue
         for msg in msgs:
             if msg.error():
                 if msg.error().code() != KafkaError._PARTITION_EOF:
@@ -117,6 +123,9 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
             c.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
         except KafkaException as exc:  # e.g. partitions revoked meanwhile: the next owner re-reads, markers absorb
             log.warning("offset commit failed: %s", exc)
+            if fatal(exc):
+                life.failed("commit", exc)
+                c = renew(c, cfg, "telemetry-worker", topics, exc)
     c.close()  # leaves the group so partitions move at once
     server.shutdown()
     log.info("telemetry-worker stopped: %s", life.stats)

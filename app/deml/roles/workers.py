@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from deml import envelope, projections
 from deml.clickhouse import ClickHouse
 from deml.config import Config
-from deml.kafka import INTERNAL_TASKS, consumer
+from deml.kafka import INTERNAL_TASKS, consumer, fatal, renew
 from deml.process import Lifecycle, health_routes, serve
 
 log = logging.getLogger("deml.workers")
@@ -31,6 +31,18 @@ def rollup(ch: ClickHouse, db, tenant: str) -> list[dict]:
     return rows
 
 
+def commit(c, cfg: Config, msg, life: Lifecycle):
+    """Commit past msg; after a fatal error, the consumer is replaced (msg is redone: rollups are idempotent)."""
+    try:
+        c.commit(message=msg, asynchronous=False)
+    except KafkaException as exc:
+        log.warning("offset commit failed: %s", exc)
+        if fatal(exc):
+            life.failed("commit", exc)
+            return renew(c, cfg, "workers", [INTERNAL_TASKS], exc)
+    return c
+
+
 def run(cfg: Config, life: Lifecycle, port: int) -> None:
     ch, db = ClickHouse(cfg), projections.client(cfg)
     c = consumer(cfg, "workers")
@@ -44,12 +56,14 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
             continue
         if msg.error():
             life.failed("consume", RuntimeError(str(msg.error())))
+            if fatal(msg.error()):
+                c = renew(c, cfg, "workers", [INTERNAL_TASKS], msg.error())
             continue
         try:
             env = envelope.decode(msg.value())
         except ValueError as exc:
             log.error("skipping an invalid event: %s", exc)
-            c.commit(message=msg, asynchronous=False)
+            c = commit(c, cfg, msg, life)
             continue
         if env["type"] in TASKS:
             try:
@@ -62,7 +76,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
                 life.stop.wait(1)
                 c.seek(TopicPartition(msg.topic(), msg.partition(), msg.offset()))
                 continue
-        c.commit(message=msg, asynchronous=False)
+        c = commit(c, cfg, msg, life)
     c.close()
     server.shutdown()
     log.info("workers stopped: %s", life.stats)

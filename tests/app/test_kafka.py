@@ -1,0 +1,37 @@
+"""Fatal consumer errors: the roles replace an unusable consumer instead of idling behind a healthy /health."""
+from __future__ import annotations
+
+from confluent_kafka import KafkaError, KafkaException
+
+from deml import kafka
+
+
+def test_fenced_static_member_is_fatal_in_every_shape_the_client_reports_it():
+    fenced = KafkaError(KafkaError.FENCED_INSTANCE_ID, "Static consumer fenced", fatal=True)
+    assert kafka.fatal(fenced)
+    assert kafka.fatal(KafkaException(fenced))
+
+
+def test_ordinary_errors_are_not_fatal():
+    assert not kafka.fatal(None)
+    assert not kafka.fatal(KafkaError(KafkaError._PARTITION_EOF))
+    assert not kafka.fatal(KafkaException(KafkaError(KafkaError.REBALANCE_IN_PROGRESS)))
+    assert not kafka.fatal(KafkaException("no KafkaError inside"))
+
+
+def test_renew_closes_the_old_consumer_even_if_it_refuses_and_subscribes_a_new_one(monkeypatch):
+    class Old:
+        closed = False
+
+        def close(self):
+            Old.closed = True
+            raise KafkaException(KafkaError(KafkaError.FENCED_INSTANCE_ID, fatal=True))
+
+    class New:
+        def subscribe(self, topics):
+            self.topics = topics
+
+    made = []
+    monkeypatch.setattr(kafka, "consumer", lambda cfg, group: made.append(group) or New())
+    fresh = kafka.renew(Old(), cfg=None, group="telemetry-worker", topics=["a", "b"], why="fenced")
+    assert Old.closed and made == ["telemetry-worker"] and fresh.topics == ["a", "b"]
