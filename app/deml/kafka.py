@@ -45,7 +45,9 @@ def fatal(error: KafkaError | KafkaException | None) -> bool:
     (FENCED_INSTANCE_ID) and would otherwise stay alive, healthy-looking, consuming nothing."""
     if isinstance(error, KafkaException):
         error = error.args[0] if error.args and isinstance(error.args[0], KafkaError) else None
-    return error is not None and error.fatal()
+    # the commit's error carries the code but not the fatal flag (measured: librdkafka logs FATAL, .fatal() is
+    # False), so the codes count too
+    return error is not None and (error.fatal() or error.code() in (KafkaError._FATAL, KafkaError.FENCED_INSTANCE_ID))
 
 
 def renew(c: Consumer, cfg: Config, group: str, topics: list[str], why: object) -> Consumer:

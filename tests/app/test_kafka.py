@@ -10,6 +10,9 @@ def test_fenced_static_member_is_fatal_in_every_shape_the_client_reports_it():
     fenced = KafkaError(KafkaError.FENCED_INSTANCE_ID, "Static consumer fenced", fatal=True)
     assert kafka.fatal(fenced)
     assert kafka.fatal(KafkaException(fenced))
+    # what a synchronous commit raises after the fence: the code, without the fatal flag
+    assert kafka.fatal(KafkaException(KafkaError(KafkaError.FENCED_INSTANCE_ID, "Commit failed")))
+    assert kafka.fatal(KafkaError(KafkaError._FATAL))
 
 
 def test_ordinary_errors_are_not_fatal():
