@@ -38,3 +38,26 @@ def test_renew_closes_the_old_consumer_even_if_it_refuses_and_subscribes_a_new_o
     monkeypatch.setattr(kafka, "consumer", lambda cfg, group: made.append(group) or New())
     fresh = kafka.renew(Old(), cfg=None, group="telemetry-worker", topics=["a", "b"], why="fenced")
     assert Old.closed and made == ["telemetry-worker"] and fresh.topics == ["a", "b"]
+
+
+def test_the_worker_waits_for_the_first_message_only_then_takes_what_is_already_fetched():
+    from deml.roles.telemetry import take
+
+    class Queue:
+        def __init__(self, n):
+            self.left, self.calls = list(range(n)), []
+
+        def poll(self, timeout):
+            self.calls.append(("poll", timeout))
+            return self.left.pop(0) if self.left else None
+
+        def consume(self, num_messages, timeout):
+            self.calls.append(("consume", num_messages, timeout))
+            got, self.left = self.left[:num_messages], self.left[num_messages:]
+            return got
+
+    q = Queue(5)
+    assert take(q, 200) == [0, 1, 2, 3, 4] and q.calls == [("poll", 0.5), ("consume", 199, 0)]
+    q = Queue(500)
+    assert len(take(q, 200)) == 200 and len(take(q, 1)) == 1
+    assert take(Queue(0), 200) == []

@@ -71,6 +71,15 @@ class Processor:
         return {"projected": sum(new), "duplicate": len(envs) - sum(new)}
 
 
+def take(c, batch: int, wait: float = 0.5) -> list:
+    """The next batch: wait for the first message only, then whatever is already fetched, up to `batch`. (Waiting
+    for a full batch — consume(batch, 0.5) — held every event up to 0.5 s at low rates: p50 385 ms at 100/s.)"""
+    first = c.poll(wait)
+    if first is None:
+        return []
+    return [first] + (c.consume(num_messages=batch - 1, timeout=0) if batch > 1 else [])
+
+
 def run(cfg: Config, life: Lifecycle, port: int) -> None:
     cache = redis.Redis(host=cfg["DRAGONFLY_HOST"], port=6379, socket_timeout=2) if cfg.get("DRAGONFLY_HOST") else None
     proc = Processor(cfg, cache)
@@ -81,7 +90,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
     server = serve(port, health_routes(life), life)
     log.info("telemetry-worker consuming %s, %s; health on :%d", FRONTEND_EVENTS, INTERNAL_TASKS, port)
     while not life.stop.is_set():
-        msgs = c.consume(num_messages=batch, timeout=0.5)
+        msgs = take(c, batch)
         life.beat("consume")
         envs: list[dict] = []
         last: dict[tuple[str, int], int] = {}
