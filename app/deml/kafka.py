@@ -1,9 +1,8 @@
 """Kafka clients from the environment contract: SASL/SCRAM always, idempotent producer with acks=all."""
 from __future__ import annotations
 
-import socket
-
 import logging
+import socket
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
@@ -47,7 +46,8 @@ def fatal(error: KafkaError | KafkaException | None) -> bool:
         error = error.args[0] if error.args and isinstance(error.args[0], KafkaError) else None
     # the commit's error carries the code but not the fatal flag (measured: librdkafka logs FATAL, .fatal() is
     # False), so the codes count too
-    return error is not None and (error.fatal() or error.code() in (KafkaError._FATAL, KafkaError.FENCED_INSTANCE_ID))
+    return error is not None and (error.fatal()
+                                  or error.code() in (KafkaError._FATAL, KafkaError.FENCED_INSTANCE_ID))
 
 
 def renew(c: Consumer, cfg: Config, group: str, topics: list[str], why: object) -> Consumer:
