@@ -88,6 +88,8 @@ class Image:
     standin: str
     key: str
     context: str = ""
+    registry_env: str = ""  # env var naming the registry that publishes `ref` when Docker's default does not
+    pull_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,11 +136,22 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class KafkaAcl:
+    """One allow rule: `operations` on a resource (topic/group/transactional_id by name or prefix, or the cluster)."""
+    resource: str  # topic | group | cluster | transactional_id
+    name: str  # '' for the cluster
+    pattern: str  # literal | prefixed
+    operations: tuple[str, ...]
+    key: str
+
+
+@dataclass(frozen=True)
 class KafkaUser:
     name: str
     password_secret: str
     superuser: bool
     key: str
+    acls: tuple[KafkaAcl, ...] = ()
 
 
 @dataclass(frozen=True)

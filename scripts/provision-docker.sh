@@ -4,6 +4,10 @@
 #   scripts/provision-docker.sh          ensure engine + compose v2 + BuildKit (idempotent)
 #   scripts/provision-docker.sh --stop   stop dockerd, but only if this script started it
 #
+#   TOPO_DOCKER_DATA_ROOT=DIR   start dockerd (when none answers) on that data root instead of the default
+#                               /var/lib/docker; .ci/run passes an empty one so every CI run is a fresh
+#                               machine: no image or build cache from earlier work can make it pass.
+#
 # What it does:
 #   1. Engine: if `docker info` answers, the engine is left alone. Otherwise, on a Debian-family
 #      machine as root, it installs the OS engine package (Debian names it after Docker Hub's
@@ -151,7 +155,13 @@ start_engine() {
     say "starting dockerd in the background (log $LOG, pidfile $PIDFILE)"
     : >>"$LOG"
     # setsid: own session, so the caller's shell/job control does not take it down.
-    setsid dockerd --pidfile "$PIDFILE" >>"$LOG" 2>&1 < /dev/null &
+    local extra=()
+    if [[ -n "${TOPO_DOCKER_DATA_ROOT:-}" ]]; then
+      mkdir -p "$TOPO_DOCKER_DATA_ROOT"
+      extra+=(--data-root "$TOPO_DOCKER_DATA_ROOT")
+      say "data root $TOPO_DOCKER_DATA_ROOT ($(ls -A "$TOPO_DOCKER_DATA_ROOT" | wc -l) entries: empty means a fresh machine)"
+    fi
+    setsid dockerd --pidfile "$PIDFILE" ${extra[@]+"${extra[@]}"} >>"$LOG" 2>&1 < /dev/null &
     launcher=$!
     touch "$MARKER"
   fi

@@ -10,8 +10,9 @@ from harness.aws import limits
 from harness.errors import Problem
 from harness.loader.schema import did_you_mean
 from harness.loader.yamlmarks import Mark
+from harness import fidelity
 from harness.model import (
-    Aws, HealthCheckRule, Healthcheck, Image, KafkaUser, Lightsail, Placement, Port, Resources, Secret, Service,
+    Aws, HealthCheckRule, Healthcheck, Image, KafkaAcl, KafkaUser, Lightsail, Placement, Port, Resources, Secret, Service,
     Tenant, Topic, Topology, Volume, freeze, parse_size, references, size_hint,
 )
 
@@ -26,7 +27,7 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
 
     images = {
         name: Image(name, spec["ref"], spec.get("build", ""), spec.get("standin", ""), f"images.{name}",
-                    spec.get("context", ""))
+                    spec.get("context", ""), spec.get("registry_env", ""), spec.get("pull_note", ""))
         for name, spec in data.get("images", {}).items()
     }
     services = []
@@ -113,7 +114,10 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
         topics=tuple(Topic(t["name"], t["partitions"], t.get("replication", 1), t.get("key", ""), f"topics[{i}]")
                      for i, t in enumerate(data.get("topics", []))),
         kafka_mechanism=kafka["mechanism"],
-        kafka_users=tuple(KafkaUser(u["name"], u["password_secret"], bool(u.get("superuser", False)), f"kafka.users[{i}]")
+        kafka_users=tuple(KafkaUser(u["name"], u["password_secret"], bool(u.get("superuser", False)), f"kafka.users[{i}]",
+                                    tuple(KafkaAcl(a["resource"], a.get("name", ""), a.get("pattern", "literal"),
+                                                   tuple(a["operations"]), f"kafka.users[{i}].acls[{j}]")
+                                          for j, a in enumerate(u.get("acls", []))))
                           for i, u in enumerate(kafka["users"])),
         secrets=freeze({n: Secret(n, (s or {}).get("description", ""), (s or {}).get("template", ""), f"secrets.{n}")
                         for n, s in data.get("secrets", {}).items()}),
@@ -139,6 +143,7 @@ def check(t: Topology) -> list[Problem]:
     out += _check_tenants_topics(t)
     out += _check_fargate(t)
     out += _check_lightsail(t)
+    out += fidelity.check(t)  # what the upstream images need (harness/fidelity.py)
     return out
 
 
@@ -189,6 +194,18 @@ def _check_references(t: Topology) -> list[Problem]:
         if u.password_secret not in t.secrets:
             out.append(t.problem(f"{u.key}.password_secret", f"unknown secret '{u.password_secret}'",
                                  did_you_mean(u.password_secret, t.secrets) or "declare it under `secrets:`"))
+        if u.superuser and u.acls:
+            out.append(t.problem(f"{u.key}.acls", "a superuser bypasses ACLs, so these would never apply",
+                                 "drop `acls` or `superuser: true`"))
+        topic_names = {tp.name for tp in t.topics}
+        for a in u.acls:
+            if a.resource == "cluster" and a.name:
+                out.append(t.problem(f"{a.key}.name", "the cluster resource has no name", "drop `name`"))
+            elif a.resource != "cluster" and not a.name:
+                out.append(t.problem(a.key, f"a {a.resource} ACL needs a `name`", "name the topic or group"))
+            elif a.resource == "topic" and a.pattern == "literal" and a.name not in topic_names:
+                out.append(t.problem(f"{a.key}.name", f"unknown topic '{a.name}'",
+                                     did_you_mean(a.name, topic_names) or "declare it under `topics:`"))
     from pathlib import Path
 
     for svc, files in t.bootstrap.items():

@@ -50,6 +50,48 @@ def kafka(access: Access, say: Callable[[str], None]) -> None:
             future.result(timeout=30)
     say("topics: " + ", ".join(f"{tp.name} ({tp.partitions} partitions)" for tp in t.topics)
         + (f" — created {', '.join(n.topic for n in new)}" if new else " — already there"))
+    acls(admin, t, say)
+
+
+def acl_bindings(t) -> list:
+    """The topology's ACLs as confluent-kafka AclBindings (allow rules for each non-superuser, any host)."""
+    from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+
+    types = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP, "cluster": ResourceType.BROKER,
+             "transactional_id": ResourceType.TRANSACTIONAL_ID}
+    patterns = {"literal": ResourcePatternType.LITERAL, "prefixed": ResourcePatternType.PREFIXED}
+    out = []
+    for u in t.kafka_users:
+        for a in u.acls:
+            for op in a.operations:
+                out.append(AclBinding(types[a.resource], a.name or "kafka-cluster", patterns[a.pattern],
+                                      f"User:{u.name}", "*", AclOperation[op.upper()], AclPermissionType.ALLOW))
+    return out
+
+
+def acls(admin, t, say: Callable[[str], None]) -> None:
+    """Least privilege: create exactly the declared ACLs for each non-superuser, and delete any other ACL that
+    names them (a privilege removed from topology.yaml is removed from the broker on the next `topo up`)."""
+    from confluent_kafka.admin import (
+        AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType,
+    )
+
+    wanted = acl_bindings(t)
+    if wanted:
+        for _binding, future in admin.create_acls(wanted, request_timeout=30).items():
+            future.result(timeout=30)
+    removed = 0
+    for u in (u for u in t.kafka_users if not u.superuser):
+        found = admin.describe_acls(AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, f"User:{u.name}",
+                                                     None, AclOperation.ANY, AclPermissionType.ANY),
+                                    request_timeout=30).result(timeout=30)
+        extra = [b for b in found if b not in wanted]
+        if extra:
+            for _f, future in admin.delete_acls(extra, request_timeout=30).items():
+                removed += len(future.result(timeout=30))
+    say(f"ACLs: {len(wanted)} allow rule(s) for " + ", ".join(f"{u.name} ({len(u.acls)} resource(s))" for u in t.kafka_users
+                                                           if not u.superuser)
+        + (f"; removed {removed} undeclared" if removed else "") + "; everything else is denied")
 
 
 def sql(access: Access, root: Path, say: Callable[[str], None]) -> None:

@@ -109,6 +109,35 @@ def try_pull(ref: str, timeout: float) -> bool:
         return False
 
 
+BASE_REF = "topo/base:bookworm"  # made by scripts/build-images.sh base (debootstrap + docker import; no registry)
+
+
+def bases_of(dockerfile: Path) -> set[str]:
+    """The refs a Dockerfile starts FROM (stage names excluded)."""
+    refs: set[str] = set()
+    stages: set[str] = set()
+    for line in dockerfile.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].upper() == "FROM":
+            ref = next((p for p in parts[1:] if not p.startswith("--")), "")
+            if ref and ref not in stages:
+                refs.add(ref)
+            if len(parts) >= 4 and parts[-2].upper() == "AS":
+                stages.add(parts[-1])
+    return refs
+
+
+def ensure_base(root: Path, on_line: Callable[[str], None]) -> str:
+    """Create topo/base:bookworm when it is missing: every recipe of ours and every stand-in starts FROM it,
+    and no registry has it, so a fresh machine must make it before anything else."""
+    if inspect(BASE_REF) is not None:
+        return "present"
+    _stream(["bash", str(root / "scripts" / "build-images.sh"), "base"], os.environ.copy(), on_line, cwd=root)
+    if inspect(BASE_REF) is None:
+        raise TopoError(f"scripts/build-images.sh base finished but {BASE_REF} is missing")
+    return "built"
+
+
 def build_standin(image: Image, root: Path, on_line: Callable[[str], None], rebuild: bool = False) -> str:
     script = root / "scripts" / "build-images.sh"
     cmd = ["bash", str(script), "--offline"] + (["--rebuild"] if rebuild else []) + [image.name]
@@ -123,6 +152,13 @@ def ensure(topology: Topology, root: Path, offline: bool | None = None, rebuild:
     results: dict[str, str] = {}
     pull_timeout = float(os.environ.get("TOPO_PULL_TIMEOUT", "20"))
     images = [i for i in topology.images.values() if only is None or i.name in only]
+    # Base first: a fresh machine has no images at all, and our recipes start FROM the base we make ourselves.
+    needs_base = any(image.build and BASE_REF in bases_of(root / image.build / "Dockerfile") for image in images)
+    if needs_base and inspect(BASE_REF) is None:
+        start = time.monotonic()
+        result = ensure_base(root, lambda text: on_line("base", text))
+        results["base"] = result
+        on_done("base", result, time.monotonic() - start)
     # ours first: the app image is what changes most
     for image in sorted(images, key=lambda i: (not i.build, i.name)):
         start = time.monotonic()

@@ -19,7 +19,7 @@ from botocore.validate import ParamValidator
 
 from harness.aws import limits
 from harness.model import Service, Topology, resolve
-from harness.targets.base import Rendering, Target, header, to_json
+from harness.targets.base import Rendering, Target, header, to_json, upstream_http_check
 
 DEPLOY_DIR = "deploy/aws"
 
@@ -183,8 +183,7 @@ class AwsTarget(Target):
                                         "retries": 3, "startPeriod": 30}
         elif s.healthcheck:
             port = s.port(s.healthcheck.port)
-            url = f"http://127.0.0.1:{port.port}{s.healthcheck.path}"
-            container["healthCheck"] = {"command": ["CMD-SHELL", f"wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url}"],
+            container["healthCheck"] = {"command": ["CMD-SHELL", upstream_http_check(port.port, s.healthcheck.path)],
                                         "interval": 10, "timeout": 5, "retries": 3, "startPeriod": 30}
         task = {
             "family": family,

@@ -36,3 +36,11 @@ class Target:
 
 def to_json(data) -> str:
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+def upstream_http_check(port: int, path: str) -> str:
+    """An HTTP check for an upstream image, sent to the container's own network address, not to loopback: during
+    init, upstream entrypoints run a temporary server on loopback only (ClickHouse: --listen_host=127.0.0.1 until
+    its init is done), and a check on 127.0.0.1 would call that healthy. wget is what ClickHouse's image has."""
+    url = f"http://$(hostname):{port}{path}"
+    return f'wget -q -O /dev/null "{url}" || curl -fsS -o /dev/null "{url}"'

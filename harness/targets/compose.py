@@ -9,7 +9,7 @@ from __future__ import annotations
 import yaml
 
 from harness.model import Service, Topology, resolve
-from harness.targets.base import APP_UID, Rendering, Target, header
+from harness.targets.base import APP_UID, Rendering, Target, header, upstream_http_check
 
 COMPOSE_FILE = "compose/docker-compose.yml"
 SECRETS_DIR = "../.topo/secrets"  # relative to compose/, git-ignored; created by `topo up`
@@ -32,11 +32,11 @@ def healthcheck(service: Service) -> dict | None:
     else:
         port = service.port(hc.port)
         if hc.kind == "http":
-            url = f"http://127.0.0.1:{port.port}{hc.path}"
             if service.hardened:  # our images carry python3, not curl
+                url = f"http://127.0.0.1:{port.port}{hc.path}"
                 test = ["CMD", "python3", "-c", "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)", url]
             else:
-                test = ["CMD-SHELL", f"wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url}"]
+                test = ["CMD-SHELL", upstream_http_check(port.port, hc.path)]
         else:
             test = ["CMD", "python3", "-c", "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 3)",
                     str(port.port)]

@@ -51,7 +51,7 @@ case('unknown-top-level-key',
      "28:1: servics: unknown key 'servics'; did you mean 'services'?")
 
 case('missing-images',
-     edit(('images:\n  app: {ref: shop/app:1}\n  broker: {ref: redpandadata/redpanda:v24.2.7}\n  db: {ref: postgres:16}\n', '')),
+     edit(('images:\n  app: {ref: shop/app:1}\n  broker: {ref: redpandadata/redpanda:v26.2.1}\n  db: {ref: postgres:16}\n', '')),
      "2:1: (top level): missing required key 'images'; add `images:` here")
 
 case('version-2',
@@ -92,7 +92,7 @@ case('memory-megabytes',
 
 case('volume-size-words',
      edit(('size: 10Gi', 'size: ten')),
-     "50:59: services.broker.volumes[0].size: 'ten' is not a size; write a binary size such as 512Mi or 2Gi")
+     "51:59: services.broker.volumes[0].size: 'ten' is not a size; write a binary size such as 512Mi or 2Gi")
 
 case('cpu-zero',
      edit(('cpu: 0.25', 'cpu: 0')),
@@ -144,7 +144,7 @@ case('port-name-twice',
 
 case('published-port-clash',
      edit(('      - {name: kafka, port: 9092, protocol: tcp}', '      - {name: kafka, port: 8080, protocol: tcp, publish: true}'), ('${broker.port.kafka}', '9092')),
-     '48:23: services.broker.ports[0].port: port 8080 is already published by services.web; two services cannot publish the same port on 127.0.0.1; change one')
+     '49:23: services.broker.ports[0].port: port 8080 is already published by services.web; two services cannot publish the same port on 127.0.0.1; change one')
 
 case('first-tenant-not-tenant0',
      edit(('  - id: tenant0\n  - id: acme\n', '  - id: acme\n  - id: tenant0\n')),
@@ -196,7 +196,7 @@ case('lightsail-power-too-small',
 
 case('stateful-on-lightsail',
      edit(('      aws: {kind: fargate, capacity: spot, volume_lifecycle: retained}', '      aws: lightsail')),
-     '53:7: services.broker.placement.aws: a stateful service cannot run on Lightsail (containers there have no volumes); place it on fargate (with an EBS volume) or rds')
+     '54:7: services.broker.placement.aws: a stateful service cannot run on Lightsail (containers there have no volumes); place it on fargate (with an EBS volume) or rds')
 
 case('volume-on-lightsail',
      edit(('    resources: {cpu: 0.25, memory: 512Mi}', '    volumes:\n      - {name: cache, path: /cache}\n    resources: {cpu: 0.25, memory: 512Mi}')),
@@ -208,15 +208,15 @@ case('no-vpc-peering',
 
 case('fargate-bad-pair',
      edit(('{kind: fargate, capacity: spot, volume_lifecycle: retained}', '{kind: fargate, capacity: spot, volume_lifecycle: retained, cpu: 256, memory: 4096}')),
-     "53:82: services.broker.placement.aws.memory: cpu 256 / memory 4096 is not a Fargate task size; with cpu 256 use memory 512-2048 MiB (AWS docs: Amazon ECS — 'Task CPU and memory' (Fargate supported values))")
+     "54:82: services.broker.placement.aws.memory: cpu 256 / memory 4096 is not a Fargate task size; with cpu 256 use memory 512-2048 MiB (AWS docs: Amazon ECS — 'Task CPU and memory' (Fargate supported values))")
 
 case('fargate-stop-timeout',
      edit(('{kind: fargate, capacity: spot, volume_lifecycle: retained}', '{kind: fargate, capacity: spot, volume_lifecycle: retained, stop_timeout_seconds: 300}')),
-     "53:72: services.broker.placement.aws.stop_timeout_seconds: 300 s exceeds ECS's maximum; use at most 120 (AWS docs: Amazon ECS — 'Fargate capacity providers' (Spot: SIGTERM, 2 minutes warning))")
+     "54:72: services.broker.placement.aws.stop_timeout_seconds: 300 s exceeds ECS's maximum; use at most 120 (AWS docs: Amazon ECS — 'Fargate capacity providers' (Spot: SIGTERM, 2 minutes warning))")
 
 case('rds-without-class',
      edit(('{kind: rds, instance_class: db.t4g.micro}', '{kind: rds}')),
-     '62:7: services.db.placement.aws: an RDS placement needs `instance_class`; e.g. instance_class: db.t4g.micro')
+     '63:7: services.db.placement.aws: an RDS placement needs `instance_class`; e.g. instance_class: db.t4g.micro')
 
 case('health-interval-1',
      edit(('{container: web, port: http}', '{container: web, port: http, health_check: {interval_seconds: 1}}')),
