@@ -61,6 +61,13 @@ def contract_env(pytestconfig, contract_target):
     stack, endpoints = start(contract_target, _topology_path(pytestconfig).resolve())
     pytestconfig._topo_timings = {"bring_up_s": round(time.monotonic() - t0, 1)}  # type: ignore[attr-defined]
     pytestconfig._topo_stack = stack  # type: ignore[attr-defined]
+    if stack is not None:
+        from harness.runtime.images import standin_verdict
+
+        pytestconfig._topo_image_verdict = standin_verdict(stack.topology)  # type: ignore[attr-defined]
+    else:
+        pytestconfig._topo_image_verdict = (  # type: ignore[attr-defined]
+            "verdict on a running environment: its images were not inspected by topo")
     started = time.monotonic()
     try:
         yield stack, endpoints
@@ -169,6 +176,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     md = [f"# Contract report — target `{target}`", "",
           f"{len(rows)} contracts, **{failed} violated**, {sum(r[3] == 'SKIP' for r in rows)} skipped; "
           f"{took:.0f} s in all. Target chosen by {source}.", "",
+          f"**{getattr(session.config, '_topo_image_verdict', 'verdict: images not known (no stack was brought up)')}**",
+          "",
           "| area | contract | promise | verdict | seconds |", "|---|---|---|---|---|"]
     for area, name, promise, verdict, dur, _ in rows:
         md.append(f"| {area} | `{name}` | {promise} | {'✅ PASS' if verdict == 'PASS' else '❌ FAIL' if verdict == 'FAIL' else '⏭ SKIP'} | {dur:.1f} |")
@@ -183,7 +192,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     import json
 
     (out / "contracts.json").write_text(json.dumps({
-        "target": target, "violated": failed, "total": len(rows), "seconds": round(took, 1), **timings,
+        "target": target, "images": getattr(session.config, "_topo_image_verdict", ""), "violated": failed, "total": len(rows), "seconds": round(took, 1), **timings,
         "contracts": [{"area": a, "name": n, "promise": p, "verdict": v, "seconds": round(d, 2)}
                       for a, n, p, v, d, _ in rows]}, indent=2) + "\n")
     cells = "".join(
@@ -194,4 +203,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
         "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}.fail{background:#fdd}.pass{background:#efe}"
         "pre{white-space:pre-wrap;max-width:60em;margin:0}</style>"
         f"<h1>Contract report — target {html.escape(target)}</h1><p>{len(rows)} contracts, {failed} violated.</p>"
+        f"<p><b>{html.escape(getattr(session.config, '_topo_image_verdict', ''))}</b></p>"
         f"<table><tr><th>area</th><th>contract</th><th>promise</th><th>verdict</th><th>s</th><th>evidence</th></tr>{cells}</table>")

@@ -288,13 +288,19 @@ def images_build(
 
 
 @images_app.command("ls")
-def images_ls(file: Path = FileOpt, as_json: bool = JsonOpt) -> None:
+def images_ls(file: Path = FileOpt, as_json: bool = JsonOpt,
+              fidelity: bool = typer.Option(False, "--fidelity", help="the upstream fidelity table instead: each fact "
+                                            "the rendering relies on, its source, how the stand-in reproduces it, "
+                                            "and whether this topology respects it")) -> None:
     """List the topology's images: ours, upstream, or offline stand-in (and what the stand-in really is)."""
     from dataclasses import asdict
 
     from harness.runtime import images
 
     topology, _ = _load(file)
+    if fidelity:
+        _fidelity_table(topology, as_json)
+        return
     states = [images.state(i) for i in topology.images.values()]
     if as_json:
         _emit([asdict(s) for s in states])
@@ -307,6 +313,26 @@ def images_ls(file: Path = FileOpt, as_json: bool = JsonOpt) -> None:
         table.add_row(s.name, s.ref, s.origin.upper() if s.origin == "stand-in" else s.origin,
                       f"{s.size_mb:.0f}" if s.present else "-", s.note, style=style)
     out.print(table)
+
+
+def _fidelity_table(topology, as_json: bool) -> None:
+    from harness import fidelity
+
+    rows = [{"id": f.id, "image": f.image, "fact": f.fact, "source": f.source, "stand-in": f.standin,
+             "verified": f.verified, "this topology": "; ".join(p.message for p in f.check(topology)) or "respects it"}
+            for f in fidelity.FACTS]
+    if as_json:
+        _emit(rows)
+        return
+    table = Table(title="upstream fidelity: what the rendering relies on (harness/fidelity.py)", show_lines=True)
+    for col in ("id", "fact", "source", "stand-in", "verified", "this topology"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["id"], r["fact"], r["source"], r["stand-in"], r["verified"], r["this topology"],
+                      style="" if r["this topology"] == "respects it" else "red")
+    out.print(table)
+    out.print("verified: read = read in the upstream source named; read+run = and reproduced by running the stand-in",
+              markup=False)
 
 
 @app.command()
@@ -368,6 +394,9 @@ def up(
         mark = {"ready": "✔", "done": "✔", "wrote": "✎"}.get(state, "…")
         err.print(f"  {mark} {who:<17} {state:<8} {detail}", markup=False, highlight=False)
 
+    verdict = images.standin_verdict(stack.topology)
+    if not as_json:
+        err.print(verdict, style="yellow" if "stand-ins" in verdict else "", markup=False)
     report = stack.up(deadline=deadline, on_event=on_event)
     report.seconds["images"] = round(images_s, 2)
     if as_json:
@@ -387,6 +416,7 @@ def up(
     if report.lightsail:
         out.print(f"Lightsail power shared through cgroup {report.lightsail['cgroup']}: "
                   f"{report.lightsail['vcpu']:g} vCPU, {report.lightsail['memory_mib']} MiB", markup=False)
+    out.print(verdict, markup=False)
     out.print("Stop with `make down` (keeps data) or `make clean` (removes volumes). Logs: `topo logs SERVICE`.")
 
 
@@ -414,6 +444,9 @@ def status(file: Path = FileOpt, project: Optional[str] = ProjectOpt, target: st
         table.add_row(r["service"], r["state"], r["health"], r["status"], r["ports"],
                       style="green" if r["health"] == "healthy" or (r["state"] == "running" and r["health"] == "-") else "yellow")
     out.print(table)
+    from harness.runtime import images
+
+    out.print(images.standin_verdict(stack.topology), markup=False)
 
 
 @app.command()
@@ -506,6 +539,10 @@ def gate(
            "--contract-report", str(report_dir), f"--junitxml={report_dir / 'contracts-junit.xml'}",
            "-o", "junit_family=xunit2", "-q", "-rfEs"] + (["-k", select] if select else [])
     out.print(f"gate 4/4 contracts on {target}: bring-up, {events} events per fault contract, teardown")
+    if not target.startswith("endpoints:"):
+        from harness.runtime import images
+
+        out.print(images.standin_verdict(topology), markup=False)
     code = subprocess.call(cmd)
     took = time.monotonic() - t0
     verdict = "passed" if code == 0 else "FAILED"

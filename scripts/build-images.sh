@@ -31,16 +31,19 @@ KAFKA_VERSION="${TOPO_KAFKA_VERSION:-4.1.1}"
 PULL_TIMEOUT="${TOPO_PULL_TIMEOUT:-20}"
 
 ALL=(base redpanda clickhouse dragonfly postgres)
-declare -A UPSTREAM=(
-  [redpanda]="redpandadata/redpanda:v24.2.7"
-  [clickhouse]="clickhouse/clickhouse-server:24.8"
-  [dragonfly]="dragonflydb/dragonfly:v1.23.2"
-  [postgres]="postgres:16"
-)
+# The upstream refs come from topology.yaml (images.NAME.ref), so a stand-in is tagged with exactly the ref the
+# rendering names; TOPO_STANDIN_REF overrides it when one NAME is built (topo images build passes it).
+TOPOLOGY="${TOPO_TOPOLOGY:-$ROOT/topology.yaml}"
+declare -A UPSTREAM=()
+while read -r n r; do UPSTREAM[$n]="$r"; done < <(awk '
+  /^images:/ {in_images=1; next}
+  in_images && /^[^ #]/ {in_images=0}
+  in_images && /^  [a-z0-9-]+:/ {name=$1; sub(":", "", name)}
+  in_images && /^    ref:/ {print name, $2}' "$TOPOLOGY")
 declare -A NOTE=(
-  [redpanda]="Apache Kafka ${KAFKA_VERSION} (KRaft, single node, SASL/SCRAM-SHA-256 only) on openjdk-17 from Debian bookworm; Redpanda env/CLI contract emulated"
+  [redpanda]="Apache Kafka ${KAFKA_VERSION} (KRaft, single node) on openjdk-17 from Debian bookworm; rpk start grammar, SASL/SCRAM with deny-by-default ACLs and the admin API subset emulated"
   [clickhouse]="Debian bookworm clickhouse-server 18.16 (old: MergeTree/ReplacingMergeTree, JSONEachRow over HTTP; no Map/JSON/DateTime64/{param})"
-  [dragonfly]="Debian bookworm redis-server 7.0 (dragonfly flags accepted and ignored, --requirepass honoured)"
+  [dragonfly]="Debian bookworm redis-server 7.0; Dragonfly flag parsing, thread sizing and 256 MiB-per-thread floor enforced"
   [postgres]="Debian bookworm PostgreSQL 15 (not 16); official postgres image env/initdb contract emulated"
 )
 
@@ -162,7 +165,8 @@ kafka_jars() {
 }
 
 build_standin() {
-  local name="$1" ref="${UPSTREAM[$1]}"
+  local name="$1" ref="${TOPO_STANDIN_REF:-${UPSTREAM[$1]:-}}"
+  [[ -n "$ref" ]] || die "$name: no images.$name.ref in $TOPOLOGY"
   if have_image "$ref" && [[ $rebuild == 0 ]]; then
     local s; s="$(docker image inspect -f '{{index .Config.Labels "org.topo.standin"}}' "$ref" 2>/dev/null || true)"
     say "$name: $ref present ($([[ $s == true ]] && echo stand-in || echo upstream)) — skipped"; return 0
@@ -192,6 +196,7 @@ build_standin() {
         --label org.topo.standin=true \
         --label "org.topo.standin.for=$ref" \
         --label "org.topo.standin.note=${NOTE[$name]}" \
+        --label "org.topo.context=${TOPO_STANDIN_CONTEXT:-}" \
         -t "$ref" "$ctx" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     die "$name: build failed (full log $log)"

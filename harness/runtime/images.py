@@ -109,6 +109,48 @@ def try_pull(ref: str, timeout: float) -> bool:
         return False
 
 
+def pull_source(image: Image) -> str:
+    """Where the upstream image is pulled from: `ref`, or REGISTRY/ref when the image names a registry variable
+    (an image its vendor does not publish on Docker's default registry) and that variable is set."""
+    registry = os.environ.get(image.registry_env, "").strip().rstrip("/") if image.registry_env else ""
+    return f"{registry}/{image.ref}" if registry else image.ref
+
+
+def pull(image: Image, timeout: float) -> bool:
+    source = pull_source(image)
+    if not try_pull(source, timeout):
+        return False
+    if source != image.ref:
+        run(["docker", "tag", source, image.ref], timeout=30)
+    return True
+
+
+def standin_digest(image: Image, root: Path) -> str:
+    """Digest of a stand-in's recipe folder: a stand-in built from an older recipe is rebuilt, never reused."""
+    folder = root / image.standin
+    return context_hash(folder) if folder.is_dir() else ""
+
+
+def standin_stale(image: Image, root: Path) -> bool:
+    data = inspect(image.ref)
+    labels = (data or {}).get("Config", {}).get("Labels") or {}
+    return labels.get(STANDIN_LABEL) == "true" and labels.get("org.topo.context") != standin_digest(image, root)
+
+
+def standins(topology: Topology) -> list[ImageState]:
+    """The topology's images that are offline stand-ins right now (named in `topo up`, `status`, the gate)."""
+    return [st for st in (state(i) for i in topology.images.values() if not i.build) if st.origin == "stand-in"]
+
+
+def standin_verdict(topology: Topology) -> str:
+    """One line for headers: which verdicts rest on stand-ins instead of the upstream images."""
+    found = standins(topology)
+    if not found:
+        return "verdict on upstream images: every upstream image is the real one"
+    return ("verdict on stand-ins: " + ", ".join(f"{s.name} ({s.ref} is a STAND-IN: {s.note.split(';')[0]})" for s in found)
+            + " — see `topo images ls --fidelity` for what each reproduces")
+
+
 BASE_REF = "topo/base:bookworm"  # made by scripts/build-images.sh base (debootstrap + docker import; no registry)
 
 
@@ -141,7 +183,8 @@ def ensure_base(root: Path, on_line: Callable[[str], None]) -> str:
 def build_standin(image: Image, root: Path, on_line: Callable[[str], None], rebuild: bool = False) -> str:
     script = root / "scripts" / "build-images.sh"
     cmd = ["bash", str(script), "--offline"] + (["--rebuild"] if rebuild else []) + [image.name]
-    _stream(cmd, os.environ.copy(), on_line, cwd=root)
+    _stream(cmd, {**os.environ, "TOPO_STANDIN_REF": image.ref, "TOPO_STANDIN_CONTEXT": standin_digest(image, root)},
+            on_line, cwd=root)
     return "stand-in built"
 
 
@@ -165,25 +208,38 @@ def ensure(topology: Topology, root: Path, offline: bool | None = None, rebuild:
         line = lambda text, n=image.name: on_line(n, text)  # noqa: E731
         if image.build:
             result = build_ours(image, root, line, rebuild)
-        elif inspect(image.ref) is not None and not rebuild:
-            result = "present (" + state(image).origin + ")"
         else:
-            if offline is None:
-                line(f"trying docker pull {image.ref} ({pull_timeout:.0f} s)")
-                offline = not try_pull(image.ref, pull_timeout)
-                result = "pulled" if not offline else ""
-                if offline:
-                    line("no registry answers: building offline stand-ins from OS packages")
-            elif not offline:
-                if not try_pull(image.ref, pull_timeout):
-                    raise TopoError(f"docker pull {image.ref} failed; use `topo images build --offline` for stand-ins")
-                result = "pulled"
+            current = state(image)
+            stale = current.origin == "stand-in" and image.standin and standin_stale(image, root)
+            if stale:
+                line("the stand-in was built from an older recipe: rebuilding it")
+                rebuild_this = True
             else:
+                rebuild_this = rebuild
+            if current.present and not rebuild_this and (current.origin != "stand-in" or offline is True):
+                result = f"present ({current.origin})"
+            else:
+                # Never shadow silently: a stand-in carries the upstream tag, so while one is present a registry
+                # that answers now gets the chance to replace it with the real image.
                 result = ""
-            if not result:
-                if not image.standin:
-                    raise TopoError(f"images.{image.name}: cannot pull {image.ref} and no `standin` recipe is declared")
-                result = build_standin(image, root, line, rebuild)
+                if offline is not True:
+                    where = pull_source(image)
+                    line(f"trying docker pull {where} ({pull_timeout:.0f} s)")
+                    if pull(image, pull_timeout):
+                        result = "pulled" + (" (replaces the stand-in)" if current.origin == "stand-in" else "")
+                    elif offline is False:
+                        raise TopoError(f"docker pull {where} failed"
+                                        + (f" ({image.pull_note})" if image.pull_note else "")
+                                        + "; use `topo images build --offline` for stand-ins")
+                    else:
+                        line(f"no registry answered for {where}"
+                             + (f" ({image.pull_note})" if image.pull_note else ""))
+                if not result and current.origin == "stand-in" and not rebuild_this:
+                    result = "present (stand-in: no registry answered)"
+                elif not result:
+                    if not image.standin:
+                        raise TopoError(f"images.{image.name}: cannot pull {image.ref} and no `standin` recipe is declared")
+                    result = build_standin(image, root, line, rebuild_this)
         results[image.name] = result
         on_done(image.name, result, time.monotonic() - start)
     return results

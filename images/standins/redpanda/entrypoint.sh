@@ -205,7 +205,9 @@ props="$CONF_DIR/server.properties"
   if [[ $sasl == true ]]; then
     echo "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
     echo "allow.everyone.if.no.acl.found=false"
-    echo "super.users=$super"
+    # the KRaft controller listener is PLAINTEXT on loopback only: its (anonymous) principal must be a superuser
+    # for the broker to register; client listeners are SASL-only, so no client is ever ANONYMOUS there
+    echo "super.users=$super;User:ANONYMOUS"
   fi
   echo "log.dirs=$KDATA"
   echo "num.partitions=1"
