@@ -43,9 +43,19 @@ check: venv
 unit: venv
 	$(PY) -m pytest -m "not docker" $(PYTEST_ARGS)
 
-test: venv provision images check
+test: venv provision images check rules-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(TOPO) gate --events $(GATE_EVENTS)
+
+# Node dependencies of the Firestore rules unit tests (tests/firestore-rules), from the committed lock file;
+# nothing to do while node_modules is newer than package.json and package-lock.json.
+RULES_DIR := tests/firestore-rules
+.PHONY: rules-deps
+rules-deps: $(RULES_DIR)/node_modules/.package-lock.json
+
+$(RULES_DIR)/node_modules/.package-lock.json: $(RULES_DIR)/package.json $(RULES_DIR)/package-lock.json
+	npm ci --prefix $(RULES_DIR) --no-audit --no-fund
+	touch $@
 
 gate: venv provision images
 	$(TOPO) gate --events $(GATE_EVENTS)

@@ -284,7 +284,7 @@ def images_build(
 
         images.ensure(topology, root, offline=offline, rebuild=rebuild, only=names or None,
                       on_line=on_line, on_done=on_done)
-    images_ls(file=file, as_json=False)
+    images_ls(file=file, as_json=False, fidelity=False)
 
 
 @images_app.command("ls")

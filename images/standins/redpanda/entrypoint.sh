@@ -133,7 +133,7 @@ listeners=() advertised=() names=() i=0
 IFS=',' read -r -a addrs <<<"$kafka_addr"
 for a in "${addrs[@]}"; do
   [[ -z "$a" ]] && continue
-  if [[ "$a" == *://* ]]; then n="${a%%://*}"; hp="${a#*://}"; else n="kafka$([[ $i -gt 0 ]] && echo "_$i")"; hp="$a"; fi
+  if [[ "$a" == *://* ]]; then n="${a%%://*}"; hp="${a#*://}"; else n="kafka"; if [[ $i -gt 0 ]]; then n="kafka_$i"; fi; hp="$a"; fi
   n="${n^^}"; n="${n//[^A-Z0-9_]/_}"
   [[ "$n" == CONTROLLER || "$n" == REPLICATION ]] && n="${n}_CLIENT"
   if [[ -n "${adv_by_name[$n]:-}" ]]; then ad="${adv_by_name[$n]}"
