@@ -33,3 +33,56 @@ def test_the_correct_app_passes_the_same_checks(topo_stack, topo_endpoints, acme
     """The control: the same checks, the same faults, the real app — exact counts."""
     assert check_worker_crash_absorbed(topo_stack, topo_endpoints, acme_token, 300)["counted"] == 300
     assert check_relay_crash_absorbed(topo_stack, topo_endpoints, acme_token, 300)["projected"] == 300
+
+
+def _admin(e):
+    from confluent_kafka.admin import AdminClient
+
+    from contracts.support import kafka_conf
+
+    return AdminClient(kafka_conf(e, **{"sasl.username": e.kafka_admin_user, "sasl.password": e.kafka_admin_password}))
+
+
+def _binding(e, resource, name, op):
+    from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+
+    return AclBinding(getattr(ResourceType, resource), name, ResourcePatternType.LITERAL, f"User:{e.kafka_app_user}",
+                      "*", getattr(AclOperation, op), AclPermissionType.ALLOW)
+
+
+def test_an_app_user_with_too_much_privilege_fails_the_acl_contract(topo_endpoints):
+    """Broken variant: the app user may also delete topics and alter the cluster (as with no ACLs at all on a
+    permissive broker). The contract names what was allowed."""
+    from contracts.test_kafka_acls import check_least_privilege
+
+    e = topo_endpoints
+    extra = [_binding(e, "TOPIC", "frontend-events", "DELETE"), _binding(e, "BROKER", "kafka-cluster", "ALTER")]
+    admin = _admin(e)
+    for f in admin.create_acls(extra).values():
+        f.result(timeout=30)
+    try:
+        with pytest.raises(AssertionError, match="not refused by the authorizer") as info:
+            check_least_privilege(e)
+        assert "delete topic frontend-events" in str(info.value) and "create an ACL" in str(info.value)
+    finally:
+        for f in admin.delete_acls(extra).values():
+            f.result(timeout=30)
+    assert check_least_privilege(e)["refused"]  # the control: declared ACLs only → passes again
+
+
+def test_an_app_user_missing_a_pipeline_acl_fails_the_acl_contract(topo_endpoints):
+    """Broken variant: the app user lost READ on the `workers` group (what a too-tight topology would do)."""
+    from contracts.test_kafka_acls import check_least_privilege
+
+    e = topo_endpoints
+    missing = [_binding(e, "GROUP", "workers", "READ")]
+    admin = _admin(e)
+    for f in admin.delete_acls(missing).values():
+        f.result(timeout=30)
+    try:
+        with pytest.raises(AssertionError, match="refused what the pipeline needs") as info:
+            check_least_privilege(e)
+        assert "group workers" in str(info.value)
+    finally:
+        for f in admin.create_acls(missing).values():
+            f.result(timeout=30)
