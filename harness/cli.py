@@ -63,6 +63,12 @@ def validate(file: Path = FileOpt, as_json: bool = JsonOpt,
     Every problem is printed as `FILE:LINE:COL: key.path: what is wrong; what to do`.
     """
     topology, warnings = _load(file)
+    if strict:
+        # one notion of strict: what `render --strict` refuses (a target that cannot represent something) is
+        # refused here too
+        from harness import render as r
+
+        warnings = warnings + [n for x in r.render(topology, None) for n in x.notes if n.severity == "warning"]
     if as_json:
         _emit({"ok": not (strict and warnings), "file": str(file), "services": [s.name for s in topology.services],
                "warnings": [w.as_dict() for w in warnings]})
@@ -101,6 +107,9 @@ def render(
 
     if target is not None and target not in TARGETS:
         err.print(f"unknown target '{target}'; targets: {', '.join(TARGETS)}", markup=False)
+        raise typer.Exit(2)
+    if output.exists() and not output.is_dir():
+        err.print(f"--output {output}: not a directory; give the project root to write into", markup=False)
         raise typer.Exit(2)
     topology, warnings = _load(file)
     root = output if output != Path(".") else (file.parent if file.parent != Path("") else Path("."))
@@ -624,6 +633,8 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (TopologyError, RenderError) as exc:
+        if "--json" in sys.argv[1:]:
+            _emit({"ok": False, "problems": [p.as_dict() for p in exc.problems]})
         _print_problems(exc.problems)
         n = len(exc.problems)
         err.print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", style="red")

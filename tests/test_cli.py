@@ -115,3 +115,28 @@ def test_usage_errors_are_not_tracebacks(args, message, run_cli):
     code, out, err = run_cli(*args)
     assert code == 2
     assert message in err and "Traceback" not in err + out
+
+
+def test_validate_json_prints_the_problems_of_an_invalid_file(tmp_path, run_cli):
+    path = tmp_path / "topology.yaml"
+    path.write_text("version: 1\nproject: x\n")
+    code, out, _err = run_cli("validate", "--json", "-f", str(path))
+    data = json.loads(out)
+    assert code == 2 and data["ok"] is False
+    assert {p["path"] for p in data["problems"]} == {"(top level)"} and len(data["problems"]) == 3
+
+
+def test_render_output_that_is_a_file_is_a_usage_error(tmp_path, run_cli):
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    code, _out, err = run_cli("render", "-o", str(target), "-f", str(ROOT / "topology.yaml"))
+    assert code == 2 and "not a directory" in err and target.read_text() == "x"
+
+
+def test_validate_strict_refuses_what_render_strict_refuses(run_cli):
+    """One notion of strict: the reference topology's Lightsail secret placeholders are a render warning."""
+    code_v, _o, err_v = run_cli("validate", "--strict", "-f", str(ROOT / "topology.yaml"))
+    code_r, _o, err_r = run_cli("render", "--strict", "--check", "-f", str(ROOT / "topology.yaml"))
+    assert code_v == code_r == 2
+    assert "Lightsail passes secrets only as plain environment variables" in err_v
+    assert "Lightsail passes secrets only as plain environment variables" in err_r
