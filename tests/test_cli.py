@@ -140,3 +140,17 @@ def test_validate_strict_refuses_what_render_strict_refuses(run_cli):
     assert code_v == code_r == 2
     assert "Lightsail passes secrets only as plain environment variables" in err_v
     assert "Lightsail passes secrets only as plain environment variables" in err_r
+
+
+def test_a_wrong_value_inside_placement_aws_is_named_not_dumped(tmp_path, run_cli):
+    """A bad `capacity` inside the placement.aws mapping is reported at that key with its own hint, not as the whole
+    mapping compared against the word `lightsail`."""
+    text = (ROOT / "topology.yaml").read_text()
+    old = "capacity: spot, stop_timeout_seconds: 120, volume_lifecycle: retained}"
+    assert text.count(old) == 2
+    path = tmp_path / "topology.yaml"
+    path.write_text(text.replace(old, old.replace("spot", "sppot"), 1))
+    code, _out, err = run_cli("validate", "-f", str(path))
+    assert code == 2
+    assert "services.redpanda.placement.aws.capacity: 'sppot' is not allowed; did you mean 'spot'?" in err
+    assert "{'kind'" not in err

@@ -64,6 +64,14 @@ def _problems(error, file: str, marks: dict[str, Mark]) -> list[Problem]:
     v = error.validator
     if v == "oneOf" and error.context:
         # placement.aws: either the word `lightsail` or a mapping; report the branch matching the value's shape
+        # (by the value's type: a mapping is judged against the mapping branch, a word against the word branch)
+        branches = error.validator_value if isinstance(error.validator_value, list) else []
+        want = "object" if isinstance(error.instance, dict) else "string"
+        index = next((i for i, b in enumerate(branches) if isinstance(b, dict) and (
+            b.get("type") == want or (want == "string" and ("enum" in b or "const" in b)))), None)
+        chosen = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == index]
+        if chosen:
+            return [p for e in chosen for p in _problems(e, file, marks)]
         branch = [e for e in error.context if e.validator != "type" and e.validator != "enum"] or list(error.context)
         return _problems(best_match(branch), file, marks)
     if v == "additionalProperties":
