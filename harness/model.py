@@ -12,7 +12,8 @@ from typing import Callable, Mapping
 
 from harness.errors import Problem
 
-REF = re.compile(r"\$\{([^}]*)\}")
+# `$$` is the documented escape of a literal `$` (matched first, so `$${x}` is the text `${x}`)
+REF = re.compile(r"\$\$|\$\{([^}]*)\}")
 REF_FORM = re.compile(r"^(?P<svc>[a-z][a-z0-9-]*)\.(?:(?P<host>host)|(?P<kind>port|published)\.(?P<port>[a-z][a-z0-9-]*))$")
 SIZE = re.compile(r"^(?P<n>[0-9]+)(?P<unit>Ki|Mi|Gi|Ti)$")
 UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
@@ -46,6 +47,7 @@ class Volume:
     path: str
     size_bytes: int | None
     key: str
+    size: str = ""  # as written in topology.yaml, for messages
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Placement:
     storage_gb: int = 20
     host: str = ""
     note: str = ""
+    given: tuple[str, ...] = ()  # the keys written in topology.yaml (the rest are defaults)
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,8 @@ def references(value: str) -> list[tuple[str, str, str]]:
     """Every ${...} in a value as (raw, service, port-or-'' for host). Malformed ones come back with service ''."""
     out = []
     for m in REF.finditer(str(value)):
+        if m[0] == "$$":
+            continue
         form = REF_FORM.match(m[1].strip())
         if not form:
             out.append((m[0], "", ""))
@@ -258,6 +263,8 @@ def resolve(topology: Topology, value: str, host_of: Callable[[Service], str],
     ${svc.published.NAME} with the port a client outside the target uses (the host port in local development)."""
 
     def sub(m: re.Match) -> str:
+        if m[0] == "$$":
+            return "$"
         form = REF_FORM.match(m[1].strip())
         svc = topology.service(form["svc"]) if form else None
         if svc is None:

@@ -115,3 +115,20 @@ def test_write_is_idempotent(tmp_path):
     renderings = render(topology)
     assert write(renderings, tmp_path)
     assert write(renderings, tmp_path) == []
+
+
+def test_the_dollar_escape_reaches_the_container_as_one_dollar(tmp_path):
+    """`$$` in an env value is a literal `$`: compose gets `$$` (its own escape), the ECS/Lightsail JSON gets `$`, and
+    `$${svc.host}` stays the text `${svc.host}` instead of being substituted."""
+    from harness.loader import load_text
+
+    text = (ROOT / "topology.yaml").read_text().replace(
+        "  MARKETING_URL: https://marketing.deml.example\n",
+        "  MARKETING_URL: https://marketing.deml.example\n  PRICE_TEMPLATE: 'cost $$5 at $${backend.host}'\n")
+    topology, _ = load_text(text)
+    r = {x.target: x for x in render(topology)}
+    compose = yaml.safe_load(r["compose"].files["compose/docker-compose.yml"])
+    assert compose["services"]["backend"]["environment"]["PRICE_TEMPLATE"] == "cost $$5 at $${backend.host}"
+    lightsail = json.loads(r["aws"].files["deploy/aws/lightsail-deployment.json"])
+    env = lightsail["containers"]["backend"]["environment"]
+    assert env["PRICE_TEMPLATE"] == "cost $5 at ${backend.host}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from harness.aws import limits
+from harness.aws import limits, prices
 from harness.errors import Problem
 from harness.loader.schema import did_you_mean
 from harness.loader.yamlmarks import Mark
@@ -45,7 +45,7 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
                 size = parse_size(v["size"])
                 if size is None:
                     bad(f"{key}.volumes[{i}].size", f"'{v['size']}' is not a size", size_hint(v["size"]))
-            volumes.append(Volume(v["name"], v["path"], size, f"{key}.volumes[{i}]"))
+            volumes.append(Volume(v["name"], v["path"], size, f"{key}.volumes[{i}]", str(v.get("size", ""))))
         resources = None
         if "resources" in spec:
             r = spec["resources"]
@@ -74,7 +74,7 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
                 volume_lifecycle=p.get("volume_lifecycle", "service-managed"), cpu=p.get("cpu"),
                 memory=p.get("memory"), instance_class=p.get("instance_class", ""),
                 engine_version=p.get("engine_version", ""), storage_gb=p.get("storage_gb", 20),
-                host=p.get("host", ""), note=p.get("note", ""),
+                host=p.get("host", ""), note=p.get("note", ""), given=tuple(p),
             )
         services.append(Service(
             name=name, role=spec["role"], image=image, command=tuple(str(c) for c in spec.get("command", [])),
@@ -139,10 +139,14 @@ def _text(value) -> str:
 def check(t: Topology) -> list[Problem]:
     out: list[Problem] = []
     out += _check_references(t)
+    out += _check_graph(t)
+    out += _check_env(t)
+    out += _check_volumes(t)
     out += _check_ports(t)
     out += _check_tenants_topics(t)
     out += _check_fargate(t)
     out += _check_lightsail(t)
+    out += _check_rds(t)
     out += fidelity.check(t)  # what the upstream images need (harness/fidelity.py)
     return out
 
@@ -156,7 +160,11 @@ def _check_references(t: Topology) -> list[Problem]:
                                  did_you_mean(s.image.name, t.images) or f"declare it under `images:` ({', '.join(t.images)})"))
         values = [(f"{s.key}.env.{k}", v) for k, v in s.env] + [(f"{s.key}.command[{i}]", c) for i, c in enumerate(s.command)]
         for key, value in values:
-            for raw, svc, port in references(value):
+            parts = _dollar_parts(value)
+            for raw in [r for kind, r in parts if kind == "open"]:
+                out.append(t.problem(key, f"'{raw}' opens a reference with ${{ that is never closed",
+                                     "close it with } (e.g. ${SERVICE.host}); a literal $ is $$"))
+            for raw, svc, port in [ref for kind, r in parts if kind == "ref" for ref in references(r)]:
                 if not svc:
                     out.append(t.problem(key, f"{raw} is not a reference topo understands",
                                          "write ${SERVICE.host}, ${SERVICE.port.NAME} or ${SERVICE.published.NAME}; a literal $ is $$"))
@@ -218,10 +226,13 @@ def _check_references(t: Topology) -> list[Problem]:
                                      "paths are relative to the folder of topology.yaml"))
     import re
     for sec in t.secrets.values():
-        for ref in re.findall(r"\{([^}]*)\}", sec.template):
+        for ref in dict.fromkeys(re.findall(r"\{([^}]*)\}", sec.template)):
             if ref != "random" and ref not in t.secrets:
                 out.append(t.problem(f"{sec.key}.template", f"{{{ref}}} names an unknown secret",
                                      did_you_mean(ref, t.secrets) or "use {random} or the name of another secret"))
+            elif ref == sec.name:
+                out.append(t.problem(f"{sec.key}.template", f"the template of '{sec.name}' uses itself",
+                                     "build it from {random} or from other secrets"))
     return out
 
 
@@ -277,6 +288,13 @@ def _check_fargate(t: Topology) -> list[Problem]:
         p = s.placement.get("aws")
         if p is None:
             continue
+        allowed, src = limits.PLACEMENT_KEYS.get(p.kind, (frozenset(p.given), ""))
+        for k in p.given:
+            if k not in allowed:
+                reads = ", ".join(sorted(allowed - {"kind", "note"})) or "nothing but kind and note"
+                a = "an" if p.kind[0] in "aeiour" else "a"  # "an rds", "an external"
+                out.append(t.problem(f"{p.key}.{k}", f"`{k}` does not apply to {a} {p.kind} placement",
+                                     f"remove it; {a} {p.kind} placement reads {reads} ({src})"))
         if p.kind == "fargate":
             if (p.cpu is None) != (p.memory is None):
                 out.append(t.problem(p.key, "give both `cpu` and `memory` for a Fargate task size, or neither",
@@ -296,9 +314,20 @@ def _check_fargate(t: Topology) -> list[Problem]:
                     out.append(t.problem(s.resources.key, "no Fargate task size holds these resources",
                                          f"Fargate sizes: {limits.describe_fargate_sizes()}"))
             max_stop, src = limits.FARGATE_SPOT_STOP_TIMEOUT_MAX
+            min_stop, min_src = limits.FARGATE_STOP_TIMEOUT_MIN
             if p.stop_timeout_seconds > max_stop:
                 out.append(t.problem(f"{p.key}.stop_timeout_seconds", f"{p.stop_timeout_seconds} s exceeds ECS's maximum",
                                      f"use at most {max_stop} ({src})"))
+            elif p.stop_timeout_seconds < min_stop:
+                out.append(t.problem(f"{p.key}.stop_timeout_seconds", f"{p.stop_timeout_seconds} s is below ECS's minimum",
+                                     f"use {min_stop}-{max_stop} ({min_src})"))
+            out += _check_fargate_names(t, s)
+            out += _check_ebs(t, s)
+            if p.capacity == "spot" and s.role == "stateful" and not s.volumes:
+                out.append(t.problem(f"{p.key}", "on Fargate Spot a stateful service without a volume keeps its data in "
+                                     "the task: the data does not survive an interruption",
+                                     "declare a volume with volume_lifecycle: retained (standalone task, deleteOnTermination "
+                                     f"false), snapshot or efs ({limits.DOC_FARGATE_SPOT})", severity="warning"))
             if p.capacity == "spot" and s.volumes and p.volume_lifecycle == "service-managed":
                 out.append(t.problem(f"{p.key}", "on Fargate Spot a service-managed EBS volume is replaced with its task: "
                                      "the data does not survive an interruption",
@@ -426,4 +455,241 @@ def _check_lightsail(t: Topology) -> list[Problem]:
     if not limits.SUCCESS_CODES.match(hc.success_codes):
         out.append(t.problem("aws.lightsail.public_endpoint.health_check.success_codes",
                              f"'{hc.success_codes}' is not a list of HTTP codes", "write e.g. 200-499 or 200,302"))
+    else:
+        (lo, hi), src = limits.SUCCESS_CODES_RANGE
+        for part in hc.success_codes.split(","):
+            a, _, b = part.partition("-")
+            a, b = int(a), int(b or a)
+            if not (lo <= a <= hi and lo <= b <= hi):
+                out.append(t.problem("aws.lightsail.public_endpoint.health_check.success_codes",
+                                     f"'{part}' is outside the codes Lightsail accepts",
+                                     f"use codes within {lo}-{hi} ({src})"))
+            elif a > b:
+                out.append(t.problem("aws.lightsail.public_endpoint.health_check.success_codes",
+                                     f"the range '{part}' runs backwards", f"write {b}-{a}"))
+    return out
+
+
+def _dollar_parts(value: str) -> list[tuple[str, str]]:
+    """The `$` forms of a value, left to right: ('ref', '${...}') or ('open', '${...' never closed).
+    `$$` is the escape of a literal `$` and is skipped; a lone `$` is literal too."""
+    out, i = [], 0
+    while (j := value.find("$", i)) >= 0:
+        if value.startswith("$$", j):
+            i = j + 2
+        elif value.startswith("${", j):
+            k = value.find("}", j + 2)
+            if k < 0:
+                out.append(("open", value[j:]))
+                break
+            out.append(("ref", value[j:k + 1]))
+            i = k + 1
+        else:
+            i = j + 1
+    return out
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each distinct cycle once, as a closed path [a, b, ..., a], starting at the node declared first."""
+    order = {n: i for i, n in enumerate(graph)}
+    found: dict[tuple[str, ...], list[str]] = {}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> None:
+        state[n] = 1
+        stack.append(n)
+        for m in graph.get(n, ()):
+            if m == n or m not in graph:
+                continue  # self-reference and unknown names are reported on their own
+            if state.get(m) == 1:
+                cycle = stack[stack.index(m):]
+                first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+                cycle = cycle[first:] + cycle[:first]
+                found.setdefault(tuple(cycle), cycle + [cycle[0]])
+            elif m not in state:
+                visit(m)
+        stack.pop()
+        state[n] = 2
+
+    for n in graph:
+        if n not in state:
+            visit(n)
+    return list(found.values())
+
+
+def _check_graph(t: Topology) -> list[Problem]:
+    """depends_on cycles (compose cannot start them) and secret templates built from each other in a circle."""
+    out = []
+    deps = {s.name: list(s.depends_on) for s in t.services}
+    for cycle in _cycles(deps):
+        first = t.service(cycle[0])
+        i = first.depends_on.index(cycle[1])
+        out.append(t.problem(f"{first.key}.depends_on[{i}]", f"depends_on forms a cycle: {' → '.join(cycle)}",
+                             "remove one of these dependencies; no service of a cycle can start first"))
+    uses = {n: list(dict.fromkeys(re.findall(r"\{([^}]*)\}", sec.template))) for n, sec in t.secrets.items()}
+    for cycle in _cycles(uses):
+        out.append(t.problem(f"{t.secrets[cycle[0]].key}.template",
+                             f"secret templates form a cycle: {' → '.join(cycle)}",
+                             "build one of them from {random} so the others can be derived from it"))
+    return out
+
+
+CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL",
+                             re.IGNORECASE)
+NOT_A_CREDENTIAL = re.compile(r"^(?:|true|false|yes|no|on|off|[0-9]+|/.*)$", re.IGNORECASE)  # flags, numbers, paths
+URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:(?P<password>[^/@\s]+)@")
+
+
+def _check_env(t: Topology) -> list[Problem]:
+    """Variable names a shell accepts; credentials written as literal env values (use `secrets:`)."""
+    out = []
+    pattern, src = limits.ENV_NAME
+    for s in t.services:
+        for name, value in s.env:
+            key = f"{s.key}.env.{name}"
+            if not pattern.match(name):
+                if not name:
+                    out.append(t.problem(key, "an environment variable needs a name", f"name it ({src})"))
+                else:
+                    fix = re.sub(r"[^A-Za-z0-9_]", "_", name)
+                    fix = f"_{fix}" if fix[0].isdigit() else fix
+                    out.append(t.problem(key, f"'{name}' is not an environment variable name a shell accepts",
+                                         f"use letters, digits and _, not starting with a digit, e.g. {fix} ({src})"))
+                continue
+            if name.upper().endswith(("_FILE", "_PATH")):
+                continue
+            m = URL_PASSWORD.match(value)
+            if m and "$" not in m["password"]:
+                out.append(t.problem(key, f"{name} carries a password in its URL (user:password@)",
+                                     "drop the password from the URL and pass it through `secrets:` (declare it under "
+                                     f"top-level `secrets:` and map it: secrets: {{{name.removesuffix('_URL')}_PASSWORD: NAME}})",
+                                     severity="warning"))
+            elif CREDENTIAL_NAME.search(name) and "${" not in value and not NOT_A_CREDENTIAL.match(value.strip()):
+                out.append(t.problem(key, f"{name} looks like a credential written in plain text",
+                                     f"declare a secret under top-level `secrets:` and map it: secrets: {{{name}: NAME}}; "
+                                     "env values are written in plain text into every rendering", severity="warning"))
+    return out
+
+
+def _check_volumes(t: Topology) -> list[Problem]:
+    """One volume, one service: a Fargate task gets its own EBS volume and Lightsail has none, so a volume shared by
+    two services would work locally and nowhere else."""
+    out = []
+    owner: dict[str, str] = {}
+    for s in t.services:
+        for v in s.volumes:
+            if v.name in owner:
+                where = "in this service" if owner[v.name] == s.name else f"by {owner[v.name]}"
+                out.append(t.problem(f"{v.key}.name", f"volume '{v.name}' is already used {where}",
+                                     "give each service its own volume (an EBS volume belongs to one task)"
+                                     if owner[v.name] != s.name else "mount each volume once"))
+            else:
+                owner[v.name] = s.name
+    return out
+
+
+def _check_fargate_names(t: Topology, s: Service) -> list[Problem]:
+    """Service Connect makes NAME.NAMESPACE a DNS name: each label at most 63, the alias at most 127 characters."""
+    out = []
+    label_max, src = limits.ECS_RULES["dns_label_max"]
+    alias_max, alias_src = limits.ECS_RULES["client_alias_max"]
+    alias = f"{s.name}.{t.aws.namespace}"
+    if len(s.name) > label_max:
+        out.append(t.problem(s.key, f"'{s.name}' is {len(s.name)} characters: too long for the DNS name {alias}",
+                             f"use at most {label_max} characters ({src})"))
+    elif len(alias) > alias_max:
+        out.append(t.problem(s.key, f"the Service Connect name {alias} is {len(alias)} characters",
+                             f"shorten the service or aws.ecs.namespace to at most {alias_max} in all ({alias_src})"))
+    return out
+
+
+def _check_ebs(t: Topology, s: Service) -> list[Problem]:
+    """EBS volumes are sized in whole GiB within the gp3 range; never rounded or defaulted behind the user's back."""
+    out = []
+    (lo, hi), src = limits.ECS_RULES["ebs_gp3_gib"]
+    gib = 1 << 30
+    for v in s.volumes:
+        if v.size_bytes is None:
+            continue
+        if v.size_bytes < lo * gib and v.size_bytes % gib == 0:
+            out.append(t.problem(f"{v.key}.size", f"{v.size} is below the EBS gp3 minimum of {lo} GiB",
+                                 f"write at least {lo}Gi, or omit size for the default 20Gi ({src})"))
+        elif v.size_bytes % gib:
+            up = -(-v.size_bytes // gib)
+            out.append(t.problem(f"{v.key}.size", f"{v.size} is not a whole number of GiB: an EBS volume is sized in GiB",
+                                 f"write {max(up, lo)}Gi ({src})"))
+        elif v.size_bytes > hi * gib:
+            out.append(t.problem(f"{v.key}.size", f"{v.size} exceeds the EBS gp3 maximum of {hi} GiB",
+                                 f"use at most {hi}Gi ({src})"))
+    return out
+
+
+def _check_rds(t: Topology) -> list[Problem]:
+    """CreateDBInstance rules botocore documents but does not check, and the price topo needs for the budget."""
+    out = []
+    group = t.group("rds")
+    if not group:
+        return out
+    rules = limits.RDS_RULES
+    most, src = rules["max_instances"]
+    for extra in group[most:]:
+        out.append(t.problem(extra.placement["aws"].key,
+                             f"a second RDS placement: topo renders one DB instance per topology ({group[0].name})",
+                             f"place {extra.name} on fargate, or keep both databases in {group[0].name} ({src})"))
+    s = group[0]
+    p = s.placement["aws"]
+    pattern, src = rules["identifier"]
+    ident = t.aws.rds_identifier
+    if not pattern.match(ident):
+        fix = re.sub(r"-+", "-", ident).strip("-")
+        if "aws.rds.identifier" in t.marks:
+            out.append(t.problem("aws.rds.identifier", f"'{ident}' is not an RDS DB instance identifier",
+                                 f"e.g. {fix} ({src})"))
+        else:
+            out.append(t.problem("project", f"the RDS identifier '{ident}' derived from the project is not valid",
+                                 f"set aws.rds.identifier, e.g. {fix} ({src})"))
+    pattern, src = rules["instance_class"]
+    table = prices.price("rds.instance_hour")
+    if p.instance_class and not pattern.match(p.instance_class):
+        out.append(t.problem(f"{p.key}.instance_class", f"'{p.instance_class}' is not an RDS instance class",
+                             did_you_mean(p.instance_class, table) or f"write db.FAMILY.SIZE, e.g. db.t4g.micro ({src})"))
+    elif p.instance_class and p.instance_class not in table:
+        out.append(t.problem(f"{p.key}.instance_class",
+                             f"topo has no price for '{p.instance_class}', so the budget cannot count it",
+                             did_you_mean(p.instance_class, table)
+                             or f"use one of {', '.join(table)}, or add its hourly price with its source to "
+                                "harness/aws/prices.py"))
+    engine, storage = limits.RDS_RENDERED
+    if p.engine_version:
+        pattern, src = rules["postgres_version"]
+        m = pattern.match(p.engine_version)
+        majors, msrc = rules["postgres_majors"]
+        if not m:
+            out.append(t.problem(f"{p.key}.engine_version", f"'{p.engine_version}' is not a PostgreSQL engine version",
+                                 f"write MAJOR or MAJOR.MINOR, e.g. 16.4 ({src})"))
+        elif int(m["major"]) not in majors:
+            out.append(t.problem(f"{p.key}.engine_version", f"PostgreSQL {m['major']} is not a major version RDS offers",
+                                 f"use one of {', '.join(map(str, majors))} ({msrc})"))
+    lo, hi = limits.RDS_STORAGE_GIB[(engine, storage)]
+    if not lo <= p.storage_gb <= hi:
+        out.append(t.problem(f"{p.key}.storage_gb", f"{p.storage_gb} GiB is outside what RDS allocates for "
+                             f"PostgreSQL on {storage}", f"use {lo}-{hi} GiB ({limits.RDS_STORAGE_SOURCE})"))
+    env = dict(s.env)
+    for var, rule, what in (("POSTGRES_DB", "postgres_db_name", "database name"),
+                            ("POSTGRES_USER", "master_username", "master user name")):
+        pattern, src = rules[rule]
+        value = env.get(var, t.project)
+        if not pattern.match(value):
+            fix = re.sub(r"[^A-Za-z0-9_]", "_", value)
+            fix = (fix if fix[:1].isalpha() else f"db{fix}")[:16 if rule == "master_username" else 63]
+            if var in env:
+                out.append(t.problem(f"{s.key}.env.{var}", f"'{value}' is not a valid RDS {what}", f"e.g. {fix} ({src})"))
+            else:
+                out.append(t.problem("project", f"the RDS {what} '{value}' (the project, as {var} is not set) is not valid",
+                                     f"set {var} in the env of {s.name}, e.g. {fix} ({src})"))
+    (lo, hi), src = rules["port"]
+    if s.ports and not lo <= s.ports[0].port <= hi:
+        out.append(t.problem(f"{s.ports[0].key}.port", f"RDS does not listen on port {s.ports[0].port}",
+                             f"use a port in {lo}-{hi}, e.g. 5432 ({src})"))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import secrets as pysecrets
+from graphlib import TopologicalSorter
 from pathlib import Path
 
 from harness.model import Topology
@@ -18,15 +19,22 @@ def state_dir(root: Path) -> Path:
     return root / ".topo"
 
 
+def generation_order(topology: Topology) -> list[str]:
+    """Secret names, each after the secrets its template uses (A -> B -> C chains work at any depth).
+    The loader refuses cycles and self-references; graphlib raises CycleError if one slipped through."""
+    graph = {name: {ref for ref in re.findall(r"\{([^}]*)\}", sec.template) if ref in topology.secrets}
+             for name, sec in topology.secrets.items()}
+    return list(TopologicalSorter(graph).static_order())
+
+
 def ensure(topology: Topology, root: Path) -> dict[str, str]:
     """Create missing secret files; return every secret's value (for probes and bootstrap, never printed)."""
     folder = state_dir(root) / "secrets"
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o755)
     values: dict[str, str] = {}
-    pending = dict(topology.secrets)
-    # plain secrets first, then templates built from them
-    for name, sec in sorted(pending.items(), key=lambda kv: bool(kv[1].template)):
+    for name in generation_order(topology):
+        sec = topology.secrets[name]
         path = folder / name
         if path.exists():
             values[name] = path.read_text()
