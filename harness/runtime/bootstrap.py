@@ -30,6 +30,9 @@ def kafka(access: Access, say: Callable[[str], None]) -> None:
     probe = access.probes(broker, lambda: "")[0]  # the readiness probe's client: the superuser over SASL
     admin = AdminClient({**probe.config(), "log_level": 3})
     mechanism = ScramMechanism.SCRAM_SHA_256 if t.kafka_mechanism.endswith("256") else ScramMechanism.SCRAM_SHA_512
+    # ACLs first, users last: an app container that authenticates the moment its user exists must find its ACLs
+    # there, or its idempotent producer's InitProducerId is refused and librdkafka makes that error fatal.
+    acls(admin, t, say)
     upserts = [UserScramCredentialUpsertion(u.name, ScramCredentialInfo(mechanism, 4096),
                                             access.secrets[u.password_secret].encode())
                for u in t.kafka_users if not u.superuser]
@@ -50,7 +53,6 @@ def kafka(access: Access, say: Callable[[str], None]) -> None:
             future.result(timeout=30)
     say("topics: " + ", ".join(f"{tp.name} ({tp.partitions} partitions)" for tp in t.topics)
         + (f" — created {', '.join(n.topic for n in new)}" if new else " — already there"))
-    acls(admin, t, say)
 
 
 def acl_bindings(t) -> list:

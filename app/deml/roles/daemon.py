@@ -90,8 +90,15 @@ def tick_events(tenant_ids: list[str], bucket: int) -> list[dict]:
 
 def run(cfg: Config, life: Lifecycle, port: int) -> None:
     conninfo = dict(conninfo=cfg["DATABASE_URL"], password=cfg["DATABASE_PASSWORD"], connect_timeout=5)
-    prod = producer(cfg)
+    shared = {"producer": producer(cfg)}
     interval = tunable("CRON_INTERVAL_SECONDS", 10.0)
+
+    def renew_if_fatal(exc: Exception) -> None:
+        """An idempotent producer that hit a fatal error (e.g. InitProducerId refused by the authorizer before the
+        ACLs existed) refuses every later message: replace it, or the relay and cron stay broken until a restart."""
+        if "_FATAL" in str(exc) or "Fatal error" in str(exc):
+            log.error("producer hit a fatal error, replacing it: %s", exc)
+            shared["producer"] = producer(cfg)
     relay_idle = tunable("RELAY_POLL_SECONDS", 0.2)
 
     def relay_loop() -> None:
@@ -99,7 +106,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
         while not life.stop.is_set():
             try:
                 conn = conn if conn is not None and not conn.closed else psycopg.connect(**conninfo)
-                n = relay_once(conn, prod, int(tunable("RELAY_BATCH", 200)))
+                n = relay_once(conn, shared["producer"], int(tunable("RELAY_BATCH", 200)))
                 life.beat("relay")
                 if n:
                     life.count("relayed", n)
@@ -108,6 +115,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
             except Exception as exc:  # noqa: BLE001 — keep relaying after transient failures
                 life.failed("relay", exc)
                 log.warning("relay: %s", exc)
+                renew_if_fatal(exc)
                 if conn is not None:
                     conn.close()
                 conn = None
@@ -121,6 +129,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
                 bucket = int(time.time() // interval)
                 with psycopg.connect(**conninfo) as conn:
                     ids = tenants(conn)
+                prod = shared["producer"]
                 for env in tick_events(ids, bucket):
                     prod.produce(INTERNAL_TASKS, key=env["tenant_id"].encode(), value=envelope.encode(env))
                 if prod.flush(30):
@@ -130,6 +139,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
             except Exception as exc:  # noqa: BLE001
                 life.failed("cron", exc)
                 log.warning("cron: %s", exc)
+                renew_if_fatal(exc)
             life.stop.wait(interval - (time.time() % interval))
 
     def pinger_loop() -> None:
@@ -137,7 +147,7 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
         while not life.stop.is_set():
             try:
                 requests.get(ch_url, auth=ch_auth, timeout=3).raise_for_status()
-                prod.list_topics(timeout=5)
+                shared["producer"].list_topics(timeout=5)
                 life.beat("pinger")
             except Exception as exc:  # noqa: BLE001
                 life.failed("pinger", exc)
@@ -156,6 +166,6 @@ def run(cfg: Config, life: Lifecycle, port: int) -> None:
     life.stop.wait()
     for t in threads:
         t.join(timeout=60)
-    prod.flush(30)
+    shared["producer"].flush(30)
     server.shutdown()
     log.info("daemon stopped")
