@@ -15,6 +15,7 @@ from harness.errors import Problem
 # `$$` is the documented escape of a literal `$` (matched first, so `$${x}` is the text `${x}`)
 REF = re.compile(r"\$\$|\$\{([^}]*)\}")
 REF_FORM = re.compile(r"^(?P<svc>[a-z][a-z0-9-]*)\.(?:(?P<host>host)|(?P<kind>port|published)\.(?P<port>[a-z][a-z0-9-]*))$")
+TEMPLATE_REF = re.compile(r"\{([^}]*)\}")  # {random} or {SECRET} in a secret's template
 SIZE = re.compile(r"^(?P<n>[0-9]+)(?P<unit>Ki|Mi|Gi|Ti)$")
 UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
 
@@ -163,6 +164,11 @@ class Secret:
     description: str
     template: str
     key: str
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """The names a template refers to ({random} included), each once, in order."""
+        return tuple(dict.fromkeys(TEMPLATE_REF.findall(self.template)))
 
 
 @dataclass(frozen=True)

@@ -224,9 +224,8 @@ def _check_references(t: Topology) -> list[Problem]:
             if not (Path(t.file).parent / f).is_file():
                 out.append(t.problem(f"bootstrap.{svc}[{i}]", f"file {f} does not exist",
                                      "paths are relative to the folder of topology.yaml"))
-    import re
     for sec in t.secrets.values():
-        for ref in dict.fromkeys(re.findall(r"\{([^}]*)\}", sec.template)):
+        for ref in sec.uses:
             if ref != "random" and ref not in t.secrets:
                 out.append(t.problem(f"{sec.key}.template", f"{{{ref}}} names an unknown secret",
                                      did_you_mean(ref, t.secrets) or "use {random} or the name of another secret"))
@@ -527,8 +526,7 @@ def _check_graph(t: Topology) -> list[Problem]:
         i = first.depends_on.index(cycle[1])
         out.append(t.problem(f"{first.key}.depends_on[{i}]", f"depends_on forms a cycle: {' → '.join(cycle)}",
                              "remove one of these dependencies; no service of a cycle can start first"))
-    uses = {n: list(dict.fromkeys(re.findall(r"\{([^}]*)\}", sec.template))) for n, sec in t.secrets.items()}
-    for cycle in _cycles(uses):
+    for cycle in _cycles({n: list(sec.uses) for n, sec in t.secrets.items()}):
         out.append(t.problem(f"{t.secrets[cycle[0]].key}.template",
                              f"secret templates form a cycle: {' → '.join(cycle)}",
                              "build one of them from {random} so the others can be derived from it"))

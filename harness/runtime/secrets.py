@@ -6,12 +6,11 @@ Compose mounts each file at /run/secrets/NAME (read through VAR_FILE); images th
 from __future__ import annotations
 
 import os
-import re
 import secrets as pysecrets
 from graphlib import TopologicalSorter
 from pathlib import Path
 
-from harness.model import Topology
+from harness.model import TEMPLATE_REF, Topology
 from harness.targets.compose import secret_env_var
 
 
@@ -22,8 +21,7 @@ def state_dir(root: Path) -> Path:
 def generation_order(topology: Topology) -> list[str]:
     """Secret names, each after the secrets its template uses (A -> B -> C chains work at any depth).
     The loader refuses cycles and self-references; graphlib raises CycleError if one slipped through."""
-    graph = {name: {ref for ref in re.findall(r"\{([^}]*)\}", sec.template) if ref in topology.secrets}
-             for name, sec in topology.secrets.items()}
+    graph = {name: {ref for ref in sec.uses if ref in topology.secrets} for name, sec in topology.secrets.items()}
     return list(TopologicalSorter(graph).static_order())
 
 
@@ -40,8 +38,8 @@ def ensure(topology: Topology, root: Path) -> dict[str, str]:
             values[name] = path.read_text()
             continue
         if sec.template:
-            value = re.sub(r"\{([^}]*)\}", lambda m: pysecrets.token_urlsafe(18) if m[1] == "random" else values[m[1]],
-                           sec.template)
+            value = TEMPLATE_REF.sub(lambda m: pysecrets.token_urlsafe(18) if m[1] == "random" else values[m[1]],
+                                     sec.template)
         else:
             value = pysecrets.token_urlsafe(18)
         path.write_text(value)
