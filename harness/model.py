@@ -12,8 +12,9 @@ from typing import Callable, Mapping
 
 from harness.errors import Problem
 
-# `$$` is the documented escape of a literal `$` (matched first, so `$${x}` is the text `${x}`)
-REF = re.compile(r"\$\$|\$\{([^}]*)\}")
+# The `$` forms of a value: `$$` is the documented escape of a literal `$` (matched first, so `$${x}` is the text
+# `${x}`), `${...}` a reference (group 1), and a `${` never closed up to the end. A lone `$` is literal.
+REF = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{[^}]*\Z")
 REF_FORM = re.compile(r"^(?P<svc>[a-z][a-z0-9-]*)\.(?:(?P<host>host)|(?P<kind>port|published)\.(?P<port>[a-z][a-z0-9-]*))$")
 TEMPLATE_REF = re.compile(r"\{([^}]*)\}")  # {random} or {SECRET} in a secret's template
 SIZE = re.compile(r"^(?P<n>[0-9]+)(?P<unit>Ki|Mi|Gi|Ti)$")
@@ -249,7 +250,7 @@ def references(value: str) -> list[tuple[str, str, str]]:
     """Every ${...} in a value as (raw, service, port-or-'' for host). Malformed ones come back with service ''."""
     out = []
     for m in REF.finditer(str(value)):
-        if m[0] == "$$":
+        if m[1] is None:  # `$$` or an unclosed `${`
             continue
         form = REF_FORM.match(m[1].strip())
         if not form:
@@ -257,6 +258,11 @@ def references(value: str) -> list[tuple[str, str, str]]:
         else:
             out.append((m[0], form["svc"], form["port"] or ""))
     return out
+
+
+def unclosed_references(value: str) -> list[str]:
+    """Each `${...` that is never closed (to the end of the value)."""
+    return [m[0] for m in REF.finditer(str(value)) if m[1] is None and m[0] != "$$"]
 
 
 def is_host_valued(value: str) -> bool:
@@ -269,8 +275,8 @@ def resolve(topology: Topology, value: str, host_of: Callable[[Service], str],
     ${svc.published.NAME} with the port a client outside the target uses (the host port in local development)."""
 
     def sub(m: re.Match) -> str:
-        if m[0] == "$$":
-            return "$"
+        if m[1] is None:  # `$$` is one `$`; an unclosed `${` stays as written (validation refuses it)
+            return "$" if m[0] == "$$" else m[0]
         form = REF_FORM.match(m[1].strip())
         svc = topology.service(form["svc"]) if form else None
         if svc is None:

@@ -13,7 +13,7 @@ from harness.loader.yamlmarks import Mark
 from harness import fidelity
 from harness.model import (
     Aws, HealthCheckRule, Healthcheck, Image, KafkaAcl, KafkaUser, Lightsail, Placement, Port, Resources, Secret, Service,
-    Tenant, Topic, Topology, Volume, freeze, parse_size, references, size_hint,
+    Tenant, Topic, Topology, Volume, freeze, parse_size, references, size_hint, unclosed_references,
 )
 
 
@@ -160,11 +160,10 @@ def _check_references(t: Topology) -> list[Problem]:
                                  did_you_mean(s.image.name, t.images) or f"declare it under `images:` ({', '.join(t.images)})"))
         values = [(f"{s.key}.env.{k}", v) for k, v in s.env] + [(f"{s.key}.command[{i}]", c) for i, c in enumerate(s.command)]
         for key, value in values:
-            parts = _dollar_parts(value)
-            for raw in [r for kind, r in parts if kind == "open"]:
+            for raw in unclosed_references(value):
                 out.append(t.problem(key, f"'{raw}' opens a reference with ${{ that is never closed",
                                      "close it with } (e.g. ${SERVICE.host}); a literal $ is $$"))
-            for raw, svc, port in [ref for kind, r in parts if kind == "ref" for ref in references(r)]:
+            for raw, svc, port in references(value):
                 if not svc:
                     out.append(t.problem(key, f"{raw} is not a reference topo understands",
                                          "write ${SERVICE.host}, ${SERVICE.port.NAME} or ${SERVICE.published.NAME}; a literal $ is $$"))
@@ -466,25 +465,6 @@ def _check_lightsail(t: Topology) -> list[Problem]:
             elif a > b:
                 out.append(t.problem("aws.lightsail.public_endpoint.health_check.success_codes",
                                      f"the range '{part}' runs backwards", f"write {b}-{a}"))
-    return out
-
-
-def _dollar_parts(value: str) -> list[tuple[str, str]]:
-    """The `$` forms of a value, left to right: ('ref', '${...}') or ('open', '${...' never closed).
-    `$$` is the escape of a literal `$` and is skipped; a lone `$` is literal too."""
-    out, i = [], 0
-    while (j := value.find("$", i)) >= 0:
-        if value.startswith("$$", j):
-            i = j + 2
-        elif value.startswith("${", j):
-            k = value.find("}", j + 2)
-            if k < 0:
-                out.append(("open", value[j:]))
-                break
-            out.append(("ref", value[j:k + 1]))
-            i = k + 1
-        else:
-            i = j + 1
     return out
 
 
