@@ -173,10 +173,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     took = time.time() - getattr(session.config, "_topo_started", time.time())
+    images = getattr(session.config, "_topo_image_verdict", "")
     md = [f"# Contract report — target `{target}`", "",
           f"{len(rows)} contracts, **{failed} violated**, {sum(r[3] == 'SKIP' for r in rows)} skipped; "
           f"{took:.0f} s in all. Target chosen by {source}.", "",
-          f"**{getattr(session.config, '_topo_image_verdict', 'verdict: images not known (no stack was brought up)')}**",
+          f"**{images or 'verdict: images not known (no stack was brought up)'}**",
           "",
           "| area | contract | promise | verdict | seconds |", "|---|---|---|---|---|"]
     for area, name, promise, verdict, dur, _ in rows:
@@ -192,7 +193,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     import json
 
     (out / "contracts.json").write_text(json.dumps({
-        "target": target, "images": getattr(session.config, "_topo_image_verdict", ""), "violated": failed, "total": len(rows), "seconds": round(took, 1), **timings,
+        "target": target, "images": images, "violated": failed, "total": len(rows), "seconds": round(took, 1), **timings,
         "contracts": [{"area": a, "name": n, "promise": p, "verdict": v, "seconds": round(d, 2)}
                       for a, n, p, v, d, _ in rows]}, indent=2) + "\n")
     cells = "".join(
@@ -203,5 +204,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
         "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}.fail{background:#fdd}.pass{background:#efe}"
         "pre{white-space:pre-wrap;max-width:60em;margin:0}</style>"
         f"<h1>Contract report — target {html.escape(target)}</h1><p>{len(rows)} contracts, {failed} violated.</p>"
-        f"<p><b>{html.escape(getattr(session.config, '_topo_image_verdict', ''))}</b></p>"
+        f"<p><b>{html.escape(images)}</b></p>"
         f"<table><tr><th>area</th><th>contract</th><th>promise</th><th>verdict</th><th>s</th><th>evidence</th></tr>{cells}</table>")

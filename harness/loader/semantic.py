@@ -144,6 +144,7 @@ def check(t: Topology) -> list[Problem]:
     out += _check_volumes(t)
     out += _check_ports(t)
     out += _check_tenants_topics(t)
+    out += _check_placement_keys(t)
     out += _check_fargate(t)
     out += _check_lightsail(t)
     out += _check_rds(t)
@@ -280,7 +281,8 @@ def _check_tenants_topics(t: Topology) -> list[Problem]:
     return out
 
 
-def _check_fargate(t: Topology) -> list[Problem]:
+def _check_placement_keys(t: Topology) -> list[Problem]:
+    """Keys a placement kind does not read (they would be silently ignored by the renderers)."""
     out = []
     for s in t.services:
         p = s.placement.get("aws")
@@ -293,6 +295,15 @@ def _check_fargate(t: Topology) -> list[Problem]:
                 a = "an" if p.kind[0] in "aeiour" else "a"  # "an rds", "an external"
                 out.append(t.problem(f"{p.key}.{k}", f"`{k}` does not apply to {a} {p.kind} placement",
                                      f"remove it; {a} {p.kind} placement reads {reads} ({src})"))
+    return out
+
+
+def _check_fargate(t: Topology) -> list[Problem]:
+    out = []
+    for s in t.services:
+        p = s.placement.get("aws")
+        if p is None:
+            continue
         if p.kind == "fargate":
             if (p.cpu is None) != (p.memory is None):
                 out.append(t.problem(p.key, "give both `cpu` and `memory` for a Fargate task size, or neither",

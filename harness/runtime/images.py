@@ -169,11 +169,9 @@ def bases_of(dockerfile: Path) -> set[str]:
     return refs
 
 
-def ensure_base(root: Path, on_line: Callable[[str], None]) -> str:
-    """Create topo/base:bookworm when it is missing: every recipe of ours and every stand-in starts FROM it,
-    and no registry has it, so a fresh machine must make it before anything else."""
-    if inspect(BASE_REF) is not None:
-        return "present"
+def build_base(root: Path, on_line: Callable[[str], None]) -> str:
+    """Create topo/base:bookworm (the caller found it missing): every recipe of ours and every stand-in starts FROM
+    it, and no registry has it, so a fresh machine must make it before anything else."""
     _stream(["bash", str(root / "scripts" / "build-images.sh"), "base"], os.environ.copy(), on_line, cwd=root)
     if inspect(BASE_REF) is None:
         raise TopoError(f"scripts/build-images.sh base finished but {BASE_REF} is missing")
@@ -199,7 +197,7 @@ def ensure(topology: Topology, root: Path, offline: bool | None = None, rebuild:
     needs_base = any(image.build and BASE_REF in bases_of(root / image.build / "Dockerfile") for image in images)
     if needs_base and inspect(BASE_REF) is None:
         start = time.monotonic()
-        result = ensure_base(root, lambda text: on_line("base", text))
+        result = build_base(root, lambda text: on_line("base", text))
         results["base"] = result
         on_done("base", result, time.monotonic() - start)
     # ours first: the app image is what changes most
@@ -210,12 +208,10 @@ def ensure(topology: Topology, root: Path, offline: bool | None = None, rebuild:
             result = build_ours(image, root, line, rebuild)
         else:
             current = state(image)
-            stale = current.origin == "stand-in" and image.standin and standin_stale(image, root)
-            if stale:
+            rebuild_this = rebuild
+            if current.origin == "stand-in" and image.standin and standin_stale(image, root):
                 line("the stand-in was built from an older recipe: rebuilding it")
                 rebuild_this = True
-            else:
-                rebuild_this = rebuild
             if current.present and not rebuild_this and (current.origin != "stand-in" or offline is True):
                 result = f"present ({current.origin})"
             else:
