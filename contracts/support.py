@@ -37,6 +37,7 @@ class KafkaTap:
             _low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
             starts.append(TopicPartition(topic, p, high))
         self.consumer.assign(starts)
+        self.starts = {tp.partition: tp.offset for tp in starts}
 
     def read(self, until, timeout: float = 60.0) -> list:
         """Collect messages until until(messages) is true or the deadline passes."""
@@ -46,6 +47,25 @@ class KafkaTap:
             msg = self.consumer.poll(0.5)
             if msg is not None and not msg.error():
                 got.append(msg)
+        return got
+
+    def read_to(self, marks: dict, timeout: float = 60.0) -> list:
+        """Every message of the topic from the tap's start up to the offsets in marks ({(topic, partition): end},
+        e.g. from `drain`), on every partition: a complete record, not a time window."""
+        ends = {p: end for (t, p), end in marks.items() if t == self.topic}
+        got: list = []
+        pos = {p: self.starts.get(p, 0) - 1 for p in ends}  # the last offset read on each partition
+        deadline = time.monotonic() + timeout
+        while any(pos[p] + 1 < end for p, end in ends.items()):
+            if time.monotonic() > deadline:
+                short = {p: (pos[p] + 1, end) for p, end in ends.items() if pos[p] + 1 < end}
+                raise AssertionError(f"{self.topic}: could not read up to the marks within {timeout:.0f} s "
+                                     f"(partition: (read to, mark) {short})")
+            msg = self.consumer.poll(0.25)
+            if msg is not None and not msg.error():
+                pos[msg.partition()] = max(pos.get(msg.partition(), -1), msg.offset())
+                if msg.offset() < ends.get(msg.partition(), 0):
+                    got.append(msg)
         return got
 
     def close(self) -> None:
@@ -119,28 +139,64 @@ def ch_count(e: Endpoints, where: str, final: bool = True) -> int:
     return int(ch(e, f"SELECT count() AS n FROM deml.events {'FINAL' if final else ''} WHERE {where}")[0]["n"])
 
 
-def settle(count, expected: int, timeout: float = 180.0, quiet: float = 3.0) -> int:
-    """Poll count() until it reaches `expected` and stays there for `quiet` seconds (a late duplicate would
-    show), or until the deadline; return the last value."""
+def reach(count, expected: int, timeout: float, what: str = "") -> int:
+    """Poll count() until it reaches `expected` or the deadline passes; return the last value. A fast way to know
+    the load is through; never the final word on a count (a late duplicate may still come: see `exact`)."""
     deadline = time.monotonic() + timeout
     value = count()
-    reached_at = None
-    while time.monotonic() < deadline:
-        if value >= expected:
-            reached_at = reached_at or time.monotonic()
-            if time.monotonic() - reached_at >= quiet:
-                return value
-        else:
-            reached_at = None
-        time.sleep(0.5)
+    while value < expected and time.monotonic() < deadline:
+        time.sleep(0.25)
         value = count()
     return value
 
 
+def outbox_unpublished(e: Endpoints, where: str = "true", params: tuple = ()) -> int:
+    """Rows of the Postgres outbox the relay has not marked published (a crash between produce and mark leaves
+    them so: they are re-published)."""
+    import psycopg
+
+    with psycopg.connect(e.postgres_dsn, password=e.postgres_password, connect_timeout=10) as conn:
+        return conn.execute(f"SELECT count(*) FROM outbox WHERE published_at IS NULL AND ({where})",
+                            params).fetchone()[0]
+
+
+def wait_outbox_drained(e: Endpoints, timeout: float = 120.0) -> None:
+    """Wait until the relay has published and marked every outbox row: every re-publish is then acknowledged."""
+    deadline = time.monotonic() + timeout
+    left = outbox_unpublished(e)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.25)
+        left = outbox_unpublished(e)
+    if left:
+        raise AssertionError(f"the relay left {left} outbox rows unpublished after {timeout:.0f} s")
+
+
+def drain(e: Endpoints, timeout: float = 120.0, outbox: bool = False) -> dict:
+    """The facts after which counts are final: (with outbox) the relay has marked every row, so every re-publish
+    is on the topic; the high watermarks taken then bound every event under test; the telemetry worker's group
+    has committed past them, so every batch below them (redeliveries after a crash included) is fully written.
+    Returns the watermarks."""
+    if outbox:
+        wait_outbox_drained(e, timeout)
+    marks = high_watermarks(e)
+    wait_committed(e, marks, timeout=timeout)
+    return marks
+
+
+def exact(e: Endpoints, count, expected: int, timeout: float = 120.0, outbox: bool = False) -> int:
+    """The final value of count(): wait until it reaches `expected` (or the deadline), then until the pipeline
+    has drained past every event under test (`drain`), then read it once. No quiet period: a duplicate that could
+    still arrive would have to lie past offsets the worker already committed."""
+    reach(count, expected, timeout)
+    drain(e, timeout, outbox=outbox)
+    return count()
+
+
 def ingest_many(e: Endpoints, token: str, events: list[dict], workers: int = 12, retries: int = 30,
-                deadline_s: float = 600.0) -> list[dict]:
+                deadline_s: float = 600.0, on_ack=None) -> list[dict]:
     """Call ingestEvent for each event (each carries its own event_id: a retry is the same event).
-    Retries UNAVAILABLE and connection errors with the same event_id; returns the results. Bounded in time."""
+    Retries UNAVAILABLE and connection errors with the same event_id; returns the results. Bounded in time.
+    on_ack(event) is called from the calling thread as each event is acknowledged."""
     deadline = time.monotonic() + deadline_s
 
     def one(ev: dict) -> dict:
@@ -150,6 +206,8 @@ def ingest_many(e: Endpoints, token: str, events: list[dict], workers: int = 12,
             try:
                 r = clients.call(e.functions_url, e.firebase_project, "ingestEvent", ev, token)
                 if r.status_code == 200:
+                    if on_ack is not None:
+                        on_ack(ev)
                     return r.json()["result"]
                 if r.status_code not in (500, 503):
                     raise AssertionError(f"ingestEvent answered {r.status_code}: {r.text[:200]}")
@@ -179,6 +237,15 @@ def act_many(e: Endpoints, token: str, tenant: str, actions: list[dict], workers
 
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, actions))
+
+
+def fault_log_lines(stack, service: str, fault: str) -> int:
+    """How many times the service's container logged that the fault fired (the app logs 'fault NAME injected'
+    right before it exits with code 3). The container's log spans its restarts; set_env starts a new one."""
+    from harness.runtime.docker import run
+
+    out = run(["docker", "logs", stack.compose.container_id(service)], check=False)
+    return (out.stdout + out.stderr).count(f"fault {fault} injected")
 
 
 def page_views(n: int, type_: str) -> list[dict]:

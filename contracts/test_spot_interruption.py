@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.support import ch_count, firestore_count_where, ingest_many, page_views, settle, unique
+from contracts.support import ch_count, exact, firestore_count_where, ingest_many, page_views, unique
 from harness.runtime.chaos import spot
 
 pytestmark = pytest.mark.control
@@ -18,6 +18,24 @@ def explain(stack, service: str, result: dict) -> str:
                 f"declare volume_lifecycle: retained (a standalone task with deleteOnTermination false), snapshot or "
                 f"efs in topology.yaml, services.{service}.placement.aws")
     return f"{service} kept its volume"
+
+
+def check_replaced_as_aws_does(stack, service: str, result: dict) -> None:
+    """The interruption was AWS's: a new task (container), stopped within stopTimeout, and each volume replaced
+    (a new, empty one) or kept exactly as the topology declares."""
+    assert result["new_container"] and result["new_container"] != result["old_container"], \
+        f"{service} was not replaced by a new task (container {result['old_container'][:12]} came back)"
+    assert result["stopped_in_s"] <= result["stop_timeout_s"] + 10, \
+        f"{service} took {result['stopped_in_s']} s to stop; stopTimeout is {result['stop_timeout_s']} s"
+    assert result["volumes"], f"{service} has no volume: the Spot contract has nothing to keep"
+    for name, (before, after) in result["volumes"].items():
+        assert before and after, f"volume {name} of {service} is missing ({before!r} before, {after!r} after)"
+        if result["volume_lifecycle"] == "service-managed":
+            assert before != after and name in result["replaced_volumes"], \
+                f"{service}'s service-managed volume {name} survived its task: AWS deletes it with the task"
+        else:
+            assert before == after and not result["replaced_volumes"], \
+                f"{service}'s volume {name} was replaced although it is declared {result['volume_lifecycle']}"
 
 
 @pytest.mark.services("redpanda", "telemetry-worker")
@@ -38,7 +56,8 @@ def test_a_broker_spot_interruption_loses_no_acknowledged_event(stack, endpoints
 
             bootstrap.kafka(stack.access, lambda line: None)
         stack.compose("start", "telemetry-worker")
-    seen = settle(lambda: firestore_count_where(endpoints, "tenants/acme", "events", "type", type_), n, timeout=120)
+    check_replaced_as_aws_does(stack, "redpanda", result)
+    seen = exact(endpoints, lambda: firestore_count_where(endpoints, "tenants/acme", "events", "type", type_), n)
     assert seen == n, f"{n - seen} of {n} acknowledged events were lost: {explain(stack, 'redpanda', result)}"
 
 
@@ -48,8 +67,9 @@ def test_a_clickhouse_spot_interruption_loses_no_row(stack, endpoints, acme):
     type_ = f"contract.{unique('spotolap')}"
     n = 100
     ingest_many(endpoints, acme.id_token, page_views(n, type_))
-    assert settle(lambda: ch_count(endpoints, f"type = '{type_}'"), n, timeout=120) == n
+    assert exact(endpoints, lambda: ch_count(endpoints, f"type = '{type_}'"), n) == n
     result = spot(stack, "clickhouse")
+    check_replaced_as_aws_does(stack, "clickhouse", result)
     try:
         rows = ch_count(endpoints, f"type = '{type_}'")
     except RuntimeError as exc:  # e.g. the table itself is gone

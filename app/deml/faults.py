@@ -11,6 +11,9 @@ DEML_FAULTS="name[:probability|@every],..."; e.g. "relay_crash_between@3,worker_
   relay_mark_before_produce  BROKEN variant: the relay marks rows published before producing them
   worker_crash_before_commit the telemetry-worker exits after both writes, before the offset commit
   worker_skip_marker_check   BROKEN variant: the worker projects without the processed-marker check
+  worker_tenant0_uncounted   BROKEN variant: the worker never updates the platform tenant's counters
+  backend_outbox_apart       BROKEN variant: the backend commits the outbox row in its own transaction, before
+                             the domain row (a dual write: a rolled-back action still yields an event)
 The process exits with os._exit (no cleanup, like SIGKILL); the container's restart policy brings it back.
 """
 from __future__ import annotations

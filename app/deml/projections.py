@@ -41,9 +41,11 @@ def _counter_update(envs: list[dict]) -> dict:
             "by_source": {k: firestore.Increment(v) for k, v in by_source.items()}}
 
 
-def apply_batch(db: firestore.Client, envelopes: list[dict], check_markers: bool = True) -> list[bool]:
+def apply_batch(db: firestore.Client, envelopes: list[dict], check_markers: bool = True,
+                uncounted: frozenset[str] = frozenset()) -> list[bool]:
     """Apply a batch exactly once, in one transaction; return, per envelope, whether it was new.
-    check_markers=False is the BROKEN variant the contract suite must catch (it double-counts on redelivery)."""
+    check_markers=False and uncounted (tenants whose counters are not updated) are BROKEN variants the contract
+    suite must catch (double counts on redelivery; a tenant special-cased)."""
     if len(envelopes) > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} events per transaction")
     refs = [db.document(paths(e)["marker"]) for e in envelopes]
@@ -65,6 +67,8 @@ def apply_batch(db: firestore.Client, envelopes: list[dict], check_markers: bool
             if check_markers:
                 tx.set(ref, {"event_id": env["event_id"], "at": firestore.SERVER_TIMESTAMP})
         for tenant, envs in fresh.items():
+            if tenant in uncounted:
+                continue
             tx.set(db.document(f"tenants/{tenant}/stats/counters"), _counter_update(envs), merge=True)
             ticks = [e for e in envs if e["type"] == "tenant.tick"]
             if ticks:

@@ -18,10 +18,13 @@ def spot(stack, service: str, on_event=lambda *a: None) -> dict:
         raise TopoError(f"{service} is not a Fargate task (placement {p.kind if p else 'none'}): only Fargate "
                         "tasks get Spot interruptions")
     timeout = min(p.stop_timeout_seconds, 120)
+    old = stack.compose.container_id(service)
+    volumes = {v.name: _created(f"{stack.project}_{v.name}") for v in s.volumes}
     t0 = time.monotonic()
     on_event(service, "interrupting", f"SIGTERM, then SIGKILL after {timeout} s (stopTimeout)")
     stack.compose("stop", "--timeout", str(timeout), service)
     stopped = time.monotonic() - t0
+    exit_code = int(run(["docker", "inspect", "-f", "{{.State.ExitCode}}", old], check=False).stdout.strip() or -1)
     stack.compose("rm", "--force", "--stop", service)
     replaced = []
     if s.volumes and p.volume_lifecycle == "service-managed":
@@ -36,6 +39,14 @@ def spot(stack, service: str, on_event=lambda *a: None) -> dict:
     waited = stack.wait_healthy(service, deadline=180)
     result = {"service": service, "stopped_in_s": round(stopped, 1), "replaced_volumes": replaced,
               "volume_lifecycle": p.volume_lifecycle, "back_in_s": round(time.monotonic() - t0, 1),
-              "healthy_after_s": round(waited, 1)}
+              "healthy_after_s": round(waited, 1), "stop_timeout_s": timeout, "exit_code": exit_code,
+              "old_container": old, "new_container": stack.compose.container_id(service),
+              # volume → (created before, created after): equal when the same volume came back
+              "volumes": {name: (before, _created(f"{stack.project}_{name}")) for name, before in volumes.items()}}
     on_event(service, "replaced", f"new task healthy {result['back_in_s']} s after the interruption")
     return result
+
+
+def _created(volume: str) -> str:
+    """The volume's creation time ('' when it does not exist): a replaced volume is a new one."""
+    return run(["docker", "volume", "inspect", "-f", "{{.CreatedAt}}", volume], check=False).stdout.strip()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from deml import envelope
+from deml import envelope, faults
 from deml.kafka import INTERNAL_TASKS
 from deml.roles import daemon
 
@@ -102,7 +102,10 @@ def outbox_rows():
 
 @pytest.fixture(autouse=True)
 def no_faults(monkeypatch):
-    monkeypatch.delenv("DEML_FAULTS", raising=False)
+    """No fault injection, whatever DEML_FAULTS said when deml.faults was imported (it reads it once, then)."""
+    monkeypatch.setattr(faults, "FAULTS", {})
+    monkeypatch.setattr(faults, "_seen", {})
+    monkeypatch.setattr(faults, "_due", {})
 
 
 def test_relay_produces_each_row_once_in_seq_order_then_marks():
@@ -133,6 +136,20 @@ def test_relay_marks_only_after_flush():
     prod = Watching()
     daemon.relay_once(conn, prod)
     assert conn.log.index(conn.updates()[0]) >= prod.flushed_at
+
+
+def test_the_broken_variant_marks_before_producing(monkeypatch):
+    """The fixture above really switches faults off: switched on here, the relay's BROKEN variant marks first."""
+    monkeypatch.setattr(faults, "FAULTS", {"relay_mark_before_produce": 1.0})
+    conn, marked_at_flush = FakeConn(outbox_rows()), []
+
+    class Watching(FakeProducer):
+        def flush(self, timeout=None):
+            marked_at_flush.append(len(conn.updates()))
+            return super().flush(timeout)
+
+    assert daemon.relay_once(conn, Watching()) == 3
+    assert marked_at_flush == [1], "the broken variant should have marked the rows before producing them"
 
 
 def test_relay_nothing_to_do():

@@ -12,7 +12,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from deml import auth, envelope
+from deml import auth, envelope, faults
 from deml.config import Config
 from deml.process import Lifecycle, health_routes, serve
 
@@ -31,13 +31,21 @@ def record_action(conn: psycopg.Connection, tenant: str, aggregate_id: str, kind
     env = envelope.make(tenant, "action.created", "outbox",
                         {"action_id": action_id, "aggregate_id": aggregate_id, "kind": kind, "data": payload})
     envelope.validate(env)
+    if faults.active("backend_outbox_apart"):  # BROKEN variant: the outbox row commits on its own
+        with conn.transaction():
+            _insert_outbox(conn, env, tenant, aggregate_id)
     with conn.transaction():
-        conn.execute("INSERT INTO outbox (event_id, tenant_id, aggregate_id, type, payload, occurred_at) "
-                     "VALUES (%s, %s, %s, %s, %s, %s)",
-                     (env["event_id"], tenant, aggregate_id, env["type"], Jsonb(env["payload"]), env["occurred_at"]))
+        if not faults.active("backend_outbox_apart"):
+            _insert_outbox(conn, env, tenant, aggregate_id)
         conn.execute("INSERT INTO actions (id, tenant_id, aggregate_id, kind, payload) VALUES (%s, %s, %s, %s, %s)",
                      (action_id, tenant, aggregate_id, kind, Jsonb(payload)))
     return {"action_id": action_id, "event_id": env["event_id"], "tenant_id": tenant}
+
+
+def _insert_outbox(conn: psycopg.Connection, env: dict, tenant: str, aggregate_id: str) -> None:
+    conn.execute("INSERT INTO outbox (event_id, tenant_id, aggregate_id, type, payload, occurred_at) "
+                 "VALUES (%s, %s, %s, %s, %s, %s)",
+                 (env["event_id"], tenant, aggregate_id, env["type"], Jsonb(env["payload"]), env["occurred_at"]))
 
 
 def run(cfg: Config, life: Lifecycle, port: int) -> None:

@@ -30,6 +30,8 @@ class Processor:
         self.ch = ClickHouse(cfg)
         self.cache = cache
         self.check_markers = not faults.active("worker_skip_marker_check")  # off only in the BROKEN variant
+        # BROKEN variant: the platform tenant special-cased (its counters never move)
+        self.uncounted = frozenset({"tenant0"}) if faults.active("worker_tenant0_uncounted") else frozenset()
 
     def cached(self, event_ids: list[str]) -> set[str]:
         if self.cache is None or not event_ids:
@@ -57,7 +59,7 @@ class Processor:
         """Project a batch: Firestore (exactly once, markers) → ClickHouse (dedup by event_id) → cache."""
         hits = self.cached([e["event_id"] for e in envs])
         todo = [e for e in envs if e["event_id"] not in hits]
-        new = projections.apply_batch(self.db, todo, self.check_markers) if todo else []
+        new = projections.apply_batch(self.db, todo, self.check_markers, self.uncounted) if todo else []
         # fault injection counts only new events, so a redelivered batch passes the second time; it exits after
         # the Firestore transaction (only the markers protect) or after the ClickHouse rows, at random
         crash = any(new) and faults.fires("worker_crash_before_commit", sum(new))
