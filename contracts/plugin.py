@@ -20,6 +20,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("topo contracts")
     group.addoption("--target", default=None, help="compose | endpoints:FILE (env TOPO_TARGET, ini topo_target)")
     group.addoption("--contract-report", default=None, help="write contracts.md and contracts.html into this folder")
+    group.addoption("--broken-variants", default=None,
+                    help="the record of broken variants caught (default reports/broken-variants.json under the "
+                         "rootdir, env TOPO_BROKEN_VARIANTS); shown as a table in the report")
     group.addoption("--contract-events", type=int, default=None,
                     help="events per fault contract (env TOPO_CONTRACT_EVENTS, default 2000)")
     parser.addini("topo_target", "default target of the contract suite", default="compose")
@@ -170,6 +173,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
             evidence = str(r.longrepr[2]) if isinstance(r.longrepr, tuple) else ""
         rows.append((area, name, docs.get(r.nodeid, ""), verdict, r.duration, evidence))
     failed = sum(1 for row in rows if row[3] == "FAIL")
+    skipped = sum(1 for row in rows if row[3] == "SKIP")
+    skip_reasons: dict[str, int] = {}
+    for row in rows:
+        if row[3] == "SKIP":
+            why = row[5].removeprefix("Skipped: ").strip() or "no reason given"
+            skip_reasons[why] = skip_reasons.get(why, 0) + 1
+    partial_line = ("**PARTIAL: " + f"{skipped} of {len(rows)} contracts skipped — "
+                    + "; ".join(f"{n} because {why}" for why, n in skip_reasons.items())
+                    + ". A gate with skipped contracts proves less than a full one.**") if skipped else ""
+    from contracts import variants
+
+    record = Path(session.config.getoption("--broken-variants") or variants.default_path(session.config.rootpath))
+    variant_rows = variants.table(variants.areas_in(Path(__file__).parent), variants.load(record))
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     took = time.time() - getattr(session.config, "_topo_started", time.time())
@@ -178,13 +194,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
           f"{len(rows)} contracts, **{failed} violated**, {sum(r[3] == 'SKIP' for r in rows)} skipped; "
           f"{took:.0f} s in all. Target chosen by {source}.", "",
           f"**{images or 'verdict: images not known (no stack was brought up)'}**",
-          "",
+          ""] + ([partial_line, ""] if partial_line else []) + [
           "| area | contract | promise | verdict | seconds |", "|---|---|---|---|---|"]
     for area, name, promise, verdict, dur, _ in rows:
         md.append(f"| {area} | `{name}` | {promise} | {'✅ PASS' if verdict == 'PASS' else '❌ FAIL' if verdict == 'FAIL' else '⏭ SKIP'} | {dur:.1f} |")
     for area, name, promise, verdict, _dur, evidence in rows:
         if verdict != "PASS" and evidence:
             md += ["", f"## {verdict}: {area} / {name}", "", promise, "", "```", evidence.strip(), "```"]
+    md += [""] + variants.markdown(variant_rows)
     timings = getattr(session.config, "_topo_timings", {})
     if timings:
         md[2] += (f" Bring-up {timings.get('bring_up_s', '?')} s, contracts {timings.get('contracts_s', '?')} s, "
@@ -193,16 +210,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     import json
 
     (out / "contracts.json").write_text(json.dumps({
-        "target": target, "images": images, "violated": failed, "total": len(rows), "seconds": round(took, 1), **timings,
-        "contracts": [{"area": a, "name": n, "promise": p, "verdict": v, "seconds": round(d, 2)}
-                      for a, n, p, v, d, _ in rows]}, indent=2) + "\n")
+        "target": target, "images": images, "violated": failed, "total": len(rows), "skipped": skipped,
+        "partial": bool(skipped), "skip_reasons": skip_reasons, "seconds": round(took, 1), **timings,
+        "contracts": [{"area": a, "name": n, "promise": p, "verdict": v, "seconds": round(d, 2),
+                       **({"why": e.removeprefix("Skipped: ").strip()} if v == "SKIP" else {})}
+                      for a, n, p, v, d, e in rows],
+        "broken_variants": {"record": str(record), "rows": variant_rows}}, indent=2) + "\n")
     cells = "".join(
         f"<tr class='{v.lower()}'><td>{html.escape(a)}</td><td><code>{html.escape(n)}</code></td><td>{html.escape(p)}</td>"
         f"<td>{v}</td><td>{d:.1f}</td><td><pre>{html.escape(e)}</pre></td></tr>" for a, n, p, v, d, e in rows)
+    variant_cells = "".join(
+        f"<tr class='skip'><td>{html.escape(r['area'])}</td><td><i>{variants.NONE_ON_RECORD}</i></td><td>—</td><td>—</td></tr>"
+        if r["variant"] is None else
+        f"<tr class='{'pass' if r['caught'] else 'fail'}'><td>{html.escape(r['area'])}</td>"
+        f"<td>{html.escape(r['variant'])}</td><td>{'yes' if r['caught'] else 'NO'}</td>"
+        f"<td>{html.escape(r['when'])} ({html.escape(r['commit'])})</td></tr>" for r in variant_rows)
     (out / "contracts.html").write_text(
         "<!doctype html><meta charset='utf-8'><title>Contract report</title><style>body{font-family:sans-serif}"
         "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}.fail{background:#fdd}.pass{background:#efe}"
         "pre{white-space:pre-wrap;max-width:60em;margin:0}</style>"
-        f"<h1>Contract report — target {html.escape(target)}</h1><p>{len(rows)} contracts, {failed} violated.</p>"
-        f"<p><b>{html.escape(images)}</b></p>"
-        f"<table><tr><th>area</th><th>contract</th><th>promise</th><th>verdict</th><th>s</th><th>evidence</th></tr>{cells}</table>")
+        f"<h1>Contract report — target {html.escape(target)}</h1><p>{len(rows)} contracts, {failed} violated, "
+        f"{skipped} skipped.</p>"
+        + (f"<p class='skip'><b>{html.escape(partial_line.strip('*'))}</b></p>" if partial_line else "")
+        + f"<p><b>{html.escape(images)}</b></p>"
+        f"<table><tr><th>area</th><th>contract</th><th>promise</th><th>verdict</th><th>s</th><th>evidence</th></tr>{cells}</table>"
+        "<h2>Broken variants each contract area has been shown to catch</h2><p>From the broken-variant tests' own "
+        "results (<code>@pytest.mark.catches</code>, reports/broken-variants.json); caught = the contract failed on "
+        "the broken variant, as it must.</p><table><tr><th>area</th><th>broken variant</th><th>caught</th>"
+        "<th>when (commit)</th></tr>" + variant_cells + "</table>")

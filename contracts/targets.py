@@ -4,7 +4,9 @@
   aws-emulation    the same, shaped like AWS: Lightsail pod on localhost with one public endpoint, Fargate
                    limits and Service Connect names, an RDS-shaped endpoint, secrets as environment variables
   endpoints:FILE   an already running environment described by a JSON file of Endpoints fields (e.g. a real
-                   deployment): contracts that need to control containers (faults, hardening) are skipped there
+                   deployment): contracts that need to control containers (pytest mark `control`: faults,
+                   hardening, secrets in docker inspect, environment) are skipped there, so such a run is PARTIAL:
+                   the report says how many were skipped and why, and `topo gate` exits 1 unless --allow-partial
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from harness.model import resolve
 from harness.runtime.docker import run
 
 pytestmark = [pytest.mark.control, pytest.mark.services("backend")]
@@ -39,6 +40,39 @@ def targets(env: dict[str, str]) -> list[tuple[str, str, int]]:
     return out
 
 
+EXTERNAL = ("MARKETING_URL",)  # an external site, outside the topology: not probed
+
+
+def expected_targets(topology) -> dict[str, set[str]]:
+    """Per app service, the contract variables whose value in topology.yaml names a host:port (through a ${svc...}
+    reference, resolved here with the service's name, or written literally): each must come out of the container
+    as a host:port that is probed."""
+    return {s.name: {var for var, _h, _p in targets({var: resolve(topology, value, lambda svc: svc.name)
+                                                     for var, value in s.env}) if var not in EXTERNAL}
+            for s in topology.services if s.role == "app"}
+
+
+def check_all_app_containers(topology, app_containers: dict) -> int:
+    """Every app service of the topology was inspected (and there is at least one); return how many."""
+    declared = sorted(s.name for s in topology.services if s.role == "app")
+    assert declared, "the topology declares no app service: the environment contract checked nothing"
+    assert sorted(app_containers) == declared, (f"inspected app containers {sorted(app_containers)} "
+                                                f"≠ the topology's app services {declared}")
+    return len(declared)
+
+
+def check_targets_found(topology, name: str, env: dict[str, str]) -> list[tuple[str, str, int]]:
+    """The host:port targets found in a container's env, minus external ones; exactly the variables the topology
+    declares with a service reference (a missing or unparsable one would otherwise be silently not probed)."""
+    found = [t for t in targets(env) if t[0] not in EXTERNAL]
+    expected = expected_targets(topology).get(name, set())
+    assert expected, f"{name}: the topology declares no host-valued contract variable: nothing to probe"
+    assert {var for var, _h, _p in found} == expected, (
+        f"{name}: host:port found in {sorted(var for var, _h, _p in found)}, but topology.yaml declares "
+        f"one in {sorted(expected)}")
+    return found
+
+
 @pytest.fixture(scope="module")
 def app_containers(stack):
     found = {}
@@ -48,19 +82,25 @@ def app_containers(stack):
     return found
 
 
-def test_every_app_container_has_every_contract_variable(app_containers):
+def test_every_app_container_has_every_contract_variable(stack, app_containers, record_property):
     """Every app container receives every variable of the environment contract (secrets as VAR_FILE)."""
+    checked = check_all_app_containers(stack.topology, app_containers)
     for name, inspect in app_containers.items():
         check_contract_present(name, env_of(inspect))
+    record_property("checked", f"{checked} app containers × {len(CONTRACT)} variables")
 
 
-def test_every_host_valued_variable_reaches_its_service_from_inside(app_containers):
+def test_every_host_valued_variable_reaches_its_service_from_inside(stack, app_containers, record_property):
     """Every host:port in the contract answers a TCP connection from inside each app container."""
+    containers = check_all_app_containers(stack.topology, app_containers)
+    probed = 0
     for name, inspect in app_containers.items():
-        for var, host, port in targets(env_of(inspect)):
-            if var == "MARKETING_URL":
-                continue  # an external site, outside the topology
+        for var, host, port in check_targets_found(stack.topology, name, env_of(inspect)):
+            probed += 1
             probe = run(["docker", "exec", inspect["Id"], "python3", "-c",
                          "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3)",
                          host, str(port)], check=False)
             assert probe.returncode == 0, f"{name}: {var} → {host}:{port} is unreachable: {probe.stderr[-200:]}"
+    declared = sum(len(v) for v in expected_targets(stack.topology).values())
+    assert probed == declared > 0, f"probed {probed} host:port targets, the topology declares {declared}"
+    record_property("checked", f"{probed} host:port targets in {containers} app containers")

@@ -510,11 +510,23 @@ def gate(
     select: Optional[str] = typer.Option(None, "-k", help="only contracts matching this pytest expression"),
     skip_render_check: bool = typer.Option(False, "--skip-render-check",
                                            help="for a topology whose renderings are not committed beside it"),
+    allow_partial: bool = typer.Option(False, "--allow-partial",
+                                       help="exit 0 on a PARTIAL gate (contracts skipped, e.g. the control "
+                                            "contracts on endpoints:FILE); without it a partial gate exits 1"),
 ) -> None:
     """The pre-deploy contract gate: validate → render --check → budget → bring the target up → run every
     contract → JUnit XML + Markdown/HTML report → tear down. Exit non-zero on any violation.
 
-    Reports: REPORT_DIR/contracts-junit.xml, contracts.md, contracts.html, contracts.json."""
+    PARTIAL: when contracts were skipped — on --target endpoints:FILE the contracts that need container control
+    (faults, hardening, secrets in docker inspect, environment; pytest mark `control`) cannot run — the gate says
+    PARTIAL with how many were skipped and why, and exits 1 unless --allow-partial is given.
+
+    Select contracts with -k EXPR (a pytest -k expression over contract names and files), e.g.
+    `topo gate -k "test_secrets or test_environment"`.
+
+    Reports: REPORT_DIR/contracts-junit.xml, contracts.md, contracts.html, contracts.json; the report ends with the
+    table of broken variants each contract area has been shown to catch (reports/broken-variants.json, written
+    by the broken-variant tests of `make test`)."""
     import subprocess
     import time
 
@@ -552,12 +564,42 @@ def gate(
         from harness.runtime import images
 
         out.print(images.standin_verdict(topology), markup=False)
+    summary_file = report_dir / "contracts.json"
+    summary_file.unlink(missing_ok=True)  # never judge this run by an older run's report
     code = subprocess.call(cmd)
     took = time.monotonic() - t0
-    verdict = "passed" if code == 0 else "FAILED"
+    try:
+        summary = json.loads(summary_file.read_text())
+    except (OSError, json.JSONDecodeError):
+        summary = None
+    verdict, exit_code, detail = gate_verdict(code, summary, allow_partial)
+    if detail:
+        (out if exit_code == 0 else err).print(detail, markup=False)
     out.print(f"gate {verdict} in {took:.0f} s — report: {report_dir / 'contracts.md'} (HTML beside it), "
-              f"JUnit: {report_dir / 'contracts-junit.xml'}")
-    raise typer.Exit(0 if code == 0 else 1)
+              f"JUnit: {report_dir / 'contracts-junit.xml'}", markup=False)
+    raise typer.Exit(exit_code)
+
+
+def gate_verdict(pytest_code: int, summary: dict | None, allow_partial: bool = False) -> tuple[str, int, str]:
+    """(verdict word, exit code, explanation) of a gate from pytest's exit code and the report's contracts.json.
+
+    FAILED (1) on any violation or a pytest error; PARTIAL (1, or 0 with allow_partial) when contracts were skipped;
+    passed (0) only when every contract ran and held."""
+    if pytest_code != 0:
+        return "FAILED", 1, ""
+    if summary is None:
+        return "FAILED", 1, "gate failed: the contract run wrote no report (contracts.json): nothing proves the verdict"
+    total, skipped = int(summary.get("total", 0)), int(summary.get("skipped", 0))
+    if total == 0:
+        return "FAILED", 1, "gate failed: no contract ran"
+    if skipped:
+        reasons = "; ".join(f"{n} because {why}" for why, n in (summary.get("skip_reasons") or {}).items())
+        detail = (f"gate PARTIAL: {skipped} of {total} contracts skipped ({reasons or 'no reason given'}); "
+                  f"{total - skipped} ran and held")
+        if allow_partial:
+            return "PARTIAL (allowed by --allow-partial)", 0, detail
+        return "PARTIAL", 1, detail + " — exit 1; pass --allow-partial to accept a partial gate"
+    return "passed", 0, ""
 
 
 def _behavioural_parity(file: Path, a: str, b: str, as_json: bool, events: int, report_dir: Path) -> int:

@@ -27,3 +27,36 @@ def run_cli(monkeypatch, capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+# ---- broken variants on record (contracts/variants.py explains the marker) ------------------------------------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    from contracts import variants
+
+    config.addinivalue_line("markers", variants.MARKER_HELP)
+    config._topo_variant_rows = []  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or report.skipped or item.get_closest_marker("catches") is None:
+        return  # only a test that ran its check is a result; a skipped one leaves its last row alone
+    import time
+
+    from contracts import variants
+
+    rows = getattr(item.config, "_topo_variant_rows", None)
+    if rows is not None:
+        rows.extend(variants.rows_of(item, "passed" if report.passed else "failed", time.time(),
+                                     variants.git_commit(ROOT)))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    from contracts import variants
+
+    rows = getattr(session.config, "_topo_variant_rows", None)
+    if rows:
+        variants.record(variants.default_path(ROOT), rows)

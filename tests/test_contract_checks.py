@@ -66,3 +66,229 @@ def test_a_leaked_secret_is_named():
     check_no_value("file", "nothing here", {"db": "s3cr3t-value"})
     with pytest.raises(AssertionError, match="contains the value of db"):
         check_no_value("file", "password: s3cr3t-value", {"db": "s3cr3t-value"})
+
+
+# ---- secrets in docker inspect: what each service may show, per target (issue 12) -----------------------------------
+
+def _reference():
+    from harness.loader import load
+    from tests.conftest import ROOT
+
+    return load(ROOT / "topology.yaml")[0]
+
+
+SECRETS = {"redpanda-admin-password": "adm1n-Password-xyz", "redpanda-bootstrap-user": "admin:adm1n-Password-xyz:SCRAM-SHA-256",
+           "redpanda-app-password": "app-Password-123456", "clickhouse-password": "ch-Password-123456",
+           "postgres-password": "pg-Password-123456"}
+
+
+def _inspects(topology, target: str, extra: dict[str, dict[str, str]] | None = None) -> dict[str, dict]:
+    """docker inspect documents as the target renders them: secret values in Env only where it passes values."""
+    out = {}
+    for s in topology.services:
+        env = [f"{k}={v}" for k, v in s.env]
+        for var, secret in s.secrets:
+            env.append(f"{var}={SECRETS[secret]}" if target == "aws-emulation" or s.secrets_as == "env"
+                       else f"{var}_FILE=/run/secrets/{secret}")
+        env += [f"{k}={v}" for k, v in (extra or {}).get(s.name, {}).items()]
+        out[s.name] = {"Config": {"Env": env, "Cmd": list(s.command), "Labels": {"com.docker.compose.service": s.name}},
+                       "Mounts": [{"Source": f"/x/.topo/secrets/{sec}"} for _v, sec in s.secrets]}
+    return out
+
+
+@pytest.mark.parametrize("target", ["compose", "aws-emulation"])
+def test_declared_secret_exposure_passes_and_says_what_it_checked(target):
+    from contracts.test_secrets import check_secret_exposure
+
+    t = _reference()
+    checked = check_secret_exposure(t, target, SECRETS, _inspects(t, target))
+    assert (checked["services"], checked["secrets"]) == (len(t.services), len(t.secrets)) == (10, 5)
+    assert checked["pairs"] == 50
+    # the broker's bootstrap user is built from the admin password: seeing one shows the other, as declared
+    assert {"redpanda:redpanda-admin-password", "redpanda:redpanda-bootstrap-user"} <= set(checked["visible_as_declared"])
+
+
+@pytest.mark.catches("contracts/test_secrets.py", variant="a service shows a secret it does not declare (frontend: "
+                                                           "the broker admin password; synthetic inspect)")
+@pytest.mark.parametrize("target", ["compose", "aws-emulation"])
+def test_a_secret_the_service_does_not_declare_is_caught(target):
+    from contracts.test_secrets import check_secret_exposure
+
+    t = _reference()
+    broken = _inspects(t, target, {"frontend": {"DEBUG_ADMIN": SECRETS["redpanda-admin-password"]}})
+    with pytest.raises(AssertionError, match=r"frontend: the value of redpanda-admin-password is visible in docker "
+                                             r"inspect \(Config.Env DEBUG_ADMIN\), but frontend does not declare"):
+        check_secret_exposure(t, target, SECRETS, broken)
+
+
+@pytest.mark.catches("contracts/test_secrets.py", variant="a secret declared as a file is passed as a value on compose "
+                                                           "(synthetic inspect)")
+def test_a_file_secret_visible_as_a_value_on_compose_is_caught():
+    from contracts.test_secrets import check_secret_exposure
+
+    t = _reference()
+    broken = _inspects(t, "compose", {"backend": {"DATABASE_PASSWORD": SECRETS["postgres-password"]}})
+    with pytest.raises(AssertionError, match="backend: the value of postgres-password .* declares it as a file"):
+        check_secret_exposure(t, "compose", SECRETS, broken)
+    # on aws-emulation every declared secret is an environment variable: the same inspect is what it must show
+    check_secret_exposure(t, "aws-emulation", SECRETS, _inspects(t, "aws-emulation"))
+
+
+def test_short_secrets_are_checked_as_whole_values_and_empty_ones_fail():
+    from contracts.test_secrets import check_no_value, check_secret_exposure
+
+    t = _reference()
+    short = dict(SECRETS, **{"postgres-password": "pg7chr!"})
+    assert check_secret_exposure(t, "compose", short, _inspects(t, "compose"))["short"] == ["postgres-password"]
+    # inside a longer text it is not a hit (a short value would match by chance) ...
+    check_secret_exposure(t, "compose", short, _inspects(t, "compose", {"frontend": {"NOTE": "xpg7chr!y"}}))
+    # ... as a whole env value it is
+    with pytest.raises(AssertionError, match="frontend: the value of postgres-password"):
+        check_secret_exposure(t, "compose", short, _inspects(t, "compose", {"frontend": {"X": "pg7chr!"}}))
+    with pytest.raises(AssertionError, match="contains the value of db"):
+        check_no_value("file", "password: abc\n", {"db": "abc"})
+    check_no_value("file", "abcdef", {"db": "abc"})
+    with pytest.raises(AssertionError, match="postgres-password have an empty value"):
+        check_secret_exposure(t, "compose", dict(SECRETS, **{"postgres-password": ""}), _inspects(t, "compose"))
+
+
+def test_the_secrets_check_refuses_to_check_nothing():
+    from contracts.test_secrets import check_secret_exposure
+
+    t = _reference()
+    with pytest.raises(AssertionError, match="declares no secret"):
+        check_secret_exposure(t, "compose", {}, _inspects(t, "compose"))
+    partial = _inspects(t, "compose")
+    del partial["postgres"]
+    with pytest.raises(AssertionError, match="no `docker inspect` of postgres"):
+        check_secret_exposure(t, "compose", SECRETS, partial)
+
+
+# ---- environment: counts against what the topology declares -------------------------------------------------------
+
+def test_the_environment_contract_counts_what_the_topology_declares():
+    from contracts.test_environment import check_all_app_containers, check_targets_found, expected_targets
+
+    t = _reference()
+    apps = {s.name: {} for s in t.services if s.role == "app"}
+    assert check_all_app_containers(t, apps) == 5
+    assert sum(len(v) for v in expected_targets(t).values()) == 40  # 8 host-valued contract variables × 5
+    env = {"DATABASE_URL": "postgresql://deml@postgres:5432/deml", "REDPANDA_BROKERS": "redpanda:9092",
+           "CLICKHOUSE_URL": "http://clickhouse:8123", "DRAGONFLY_HOST": "dragonfly",
+           "FRONTEND_URL": "http://frontend:4000", "BACKEND_URL": "http://backend:8000",
+           "MARKETING_URL": "https://marketing.deml.example", "FIRESTORE_EMULATOR_HOST": "firebase:8080",
+           "FIREBASE_AUTH_EMULATOR_HOST": "firebase:9099"}
+    assert len(check_targets_found(t, "backend", env)) == 8
+
+
+@pytest.mark.catches("contracts/test_environment.py", variant="an app container is missing, or a host-valued "
+                                                                "variable has no host:port (nothing would be probed)")
+def test_missing_app_containers_or_unprobed_targets_are_caught():
+    from contracts.test_environment import check_all_app_containers, check_targets_found
+
+    t = _reference()
+    with pytest.raises(AssertionError, match="no app service|≠ the topology's app services"):
+        check_all_app_containers(t, {})
+    with pytest.raises(AssertionError, match=r"≠ the topology's app services"):
+        check_all_app_containers(t, {"backend": {}})
+    with pytest.raises(AssertionError, match=r"topology.yaml declares one in .*'DATABASE_URL'"):
+        check_targets_found(t, "backend", {"DATABASE_URL": "postgresql://deml@/deml", "REDPANDA_BROKERS": "redpanda:9092"})
+
+
+# ---- the gate: PARTIAL when contracts were skipped (issue 12) -------------------------------------------------------
+
+def test_gate_verdicts():
+    from harness.cli import gate_verdict
+
+    full = {"total": 38, "skipped": 0, "violated": 0}
+    partial = {"total": 38, "skipped": 13, "skip_reasons": {"this target gives no control over containers": 13}}
+    assert gate_verdict(0, full) == ("passed", 0, "")
+    assert gate_verdict(1, full)[:2] == ("FAILED", 1)
+    assert gate_verdict(0, None)[:2] == ("FAILED", 1)  # no report: nothing proves the verdict
+    assert gate_verdict(0, {"total": 0, "skipped": 0})[:2] == ("FAILED", 1)
+    word, code, detail = gate_verdict(0, partial)
+    assert (word, code) == ("PARTIAL", 1)
+    assert "13 of 38 contracts skipped (13 because this target gives no control over containers)" in detail
+    assert "--allow-partial" in detail
+    assert gate_verdict(0, partial, allow_partial=True)[:2] == ("PARTIAL (allowed by --allow-partial)", 0)
+    assert gate_verdict(1, partial, allow_partial=True)[:2] == ("FAILED", 1)
+
+
+def test_the_gate_on_an_endpoints_file_is_partial_unless_allowed(tmp_path):
+    """End to end without Docker: the control contracts skip on endpoints:FILE at once (no connection is made)."""
+    import dataclasses
+    import json
+    import subprocess
+    import sys
+
+    from harness.pytest_plugin import Endpoints
+    from tests.conftest import ROOT
+
+    ep = tmp_path / "endpoints.json"
+    ep.write_text(json.dumps({f.name: 0 if f.type in ("int", int) else "127.0.0.1:9" for f in dataclasses.fields(Endpoints)}))
+    base = [sys.executable, "-m", "harness.cli", "gate", "-f", str(ROOT / "topology.yaml"), "--skip-render-check",
+            "--target", f"endpoints:{ep}", "-k", "test_secrets or test_environment", "--report-dir", str(tmp_path / "r")]
+    run = subprocess.run(base, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "gate PARTIAL: 5 of 5 contracts skipped" in run.stderr and "gate PARTIAL in" in run.stdout
+    report = (tmp_path / "r" / "contracts.md").read_text()
+    assert "**PARTIAL: 5 of 5 contracts skipped — 5 because this target gives no control over containers" in report
+    assert json.loads((tmp_path / "r" / "contracts.json").read_text())["partial"] is True
+    allowed = subprocess.run(base + ["--allow-partial"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "gate PARTIAL (allowed by --allow-partial)" in allowed.stdout
+
+
+# ---- broken variants on record (contracts/variants.py) --------------------------------------------------------------
+
+def test_variant_records_merge_one_row_per_test_latest_result(tmp_path):
+    from contracts import variants
+
+    path = tmp_path / "bv.json"
+    a = {"test": "t::a", "area": "outbox", "variant": "v1", "caught": False, "when": "1", "commit": "c1"}
+    b = {"test": "t::b", "area": "secrets", "variant": "v2", "caught": True, "when": "1", "commit": "c1"}
+    variants.record(path, [a, b])
+    variants.record(path, [dict(a, caught=True, when="2", commit="c2")])
+    rows = variants.load(path)
+    assert [(r["test"], r["caught"], r["when"]) for r in rows] == [("t::a", True, "2"), ("t::b", True, "1")]
+    table = variants.table(["outbox", "secrets", "sasl"], rows)
+    assert [(r["area"], r["variant"]) for r in table] == [("outbox", "v1"), ("sasl", None), ("secrets", "v2")]
+    md = "\n".join(variants.markdown(table))
+    assert "| sasl | _no broken variant on record_ |" in md and "| outbox | v1 | ✅ yes | 2 (c2) |" in md
+    assert variants.area_of("contracts/test_kafka_acls.py") == variants.area_of("test_kafka_acls.py") == "kafka_acls"
+
+
+def test_a_marked_test_run_lands_in_the_record_and_the_report(tmp_path):
+    """The conftest hook writes the outcome of a `catches` test; the contract report shows it in its table."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    record = tmp_path / "bv.json"
+    env = dict(os.environ, TOPO_BROKEN_VARIANTS=str(record))
+    node = "tests/test_contract_checks.py::test_a_file_secret_visible_as_a_value_on_compose_is_caught"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", node],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = json.loads(record.read_text())["variants"]
+    assert [(r["test"], r["area"], r["caught"]) for r in rows] == [(node, "secrets", True)]
+    assert rows[0]["commit"] and rows[0]["when"].endswith("Z")
+    ep = tmp_path / "endpoints.json"
+    from dataclasses import fields
+
+    from harness.pytest_plugin import Endpoints
+
+    ep.write_text(json.dumps({f.name: 0 if f.type in ("int", int) else "x" for f in fields(Endpoints)}))
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "contracts", "-k", "test_secrets",
+                    "--target", f"endpoints:{ep}", "--contract-report", str(tmp_path / "r"),
+                    "--broken-variants", str(record)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    md = (tmp_path / "r" / "contracts.md").read_text()
+    assert "| secrets | a secret declared as a file is passed as a value on compose (synthetic inspect) | ✅ yes |" in md
+    assert "| outbox | _no broken variant on record_ |" in md
+    html = (tmp_path / "r" / "contracts.html").read_text()
+    assert "a secret declared as a file is passed as a value on compose" in html and "no broken variant on record" in html
+    data = json.loads((tmp_path / "r" / "contracts.json").read_text())["broken_variants"]["rows"]
+    assert {"area": "secrets", "caught": True}.items() <= next(r for r in data if r["area"] == "secrets").items()
