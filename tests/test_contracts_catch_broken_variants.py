@@ -17,12 +17,16 @@ def acme_token(topo_endpoints) -> str:
     return clients.sign_in(topo_endpoints.auth_host, topo_endpoints.firebase_project, "acme").id_token
 
 
+@pytest.mark.catches("contracts/test_idempotency_faults.py",
+                     variant="telemetry worker without the processed-marker check (crash before commit)")
 def test_worker_without_the_marker_check_double_counts(topo_stack, topo_endpoints, acme_token):
     broken = {"DEML_FAULTS": "worker_crash_before_commit@75,worker_skip_marker_check"}
     with pytest.raises(AssertionError, match="double-counted or lost"):
         check_worker_crash_absorbed(topo_stack, topo_endpoints, acme_token, 300, variant=broken)
 
 
+@pytest.mark.catches("contracts/test_idempotency_faults.py",
+                     variant="relay marks outbox rows before producing them (crash between)")
 def test_relay_marking_before_producing_loses_events(topo_stack, topo_endpoints, acme_token):
     broken = {"DEML_FAULTS": "relay_crash_between@75,relay_mark_before_produce", "RELAY_BATCH": "20"}
     with pytest.raises(AssertionError, match="expected 300 projections and rows"):
@@ -53,6 +57,8 @@ def _binding(e, resource, name, op, as_filter=False):
                "*", getattr(AclOperation, op), AclPermissionType.ALLOW)
 
 
+@pytest.mark.catches("contracts/test_kafka_acls.py",
+                     variant="app user may also delete any topic and alter the cluster")
 def test_an_app_user_with_too_much_privilege_fails_the_acl_contract(topo_endpoints):
     """Broken variant: the app user may also delete any topic and alter the cluster (ACLs, SCRAM users), as on a
     broker that allows what no ACL forbids. The contract names what was allowed."""
@@ -74,6 +80,8 @@ def test_an_app_user_with_too_much_privilege_fails_the_acl_contract(topo_endpoin
     assert check_least_privilege(e)["refused"]  # the control: declared ACLs only → passes again
 
 
+@pytest.mark.catches("contracts/test_kafka_acls.py",
+                     variant="app user lost READ on the workers group")
 def test_an_app_user_missing_a_pipeline_acl_fails_the_acl_contract(topo_endpoints):
     """Broken variant: the app user lost READ on the `workers` group (what a too-tight topology would do)."""
     from contracts.test_kafka_acls import check_least_privilege
