@@ -24,6 +24,9 @@ from harness.targets.base import APP_UID, Rendering, Target, header
 from harness.targets.compose import _escape, depends_on, hardening, healthcheck, secret_env_var
 
 FILE = "compose/aws-emulation.yml"
+# what the Lightsail pod's holder container runs (it only owns the pod's network namespace, like a pause
+# container): the app image is distroless — no sleep, no shell — so the image's own python waits for a signal
+POD_HOLDER = ["python3", "-c", "import signal; signal.pause()"]
 
 
 def pod_name(topology: Topology) -> str:
@@ -58,7 +61,7 @@ class AwsEmulationTarget(Target):
             public = t.service(ls.public_container)
             port = public.port(ls.public_port)
             services[pod] = {
-                "image": public.image.ref, "entrypoint": ["/usr/bin/tini", "--", "sleep", "infinity"],
+                "image": public.image.ref, "entrypoint": ["/usr/bin/tini", "--", *POD_HOLDER],
                 "networks": ["lightsail"] + (["vpc"] if ls.vpc_peering else []),
                 "ports": [f"127.0.0.1:{self.host_port(port)}:{port.port}"],
                 "user": f"{APP_UID}:{APP_UID}", "read_only": True, "cap_drop": ["ALL"],
