@@ -19,7 +19,7 @@ def spot(stack, service: str, on_event=lambda *a: None) -> dict:
                         "tasks get Spot interruptions")
     timeout = min(p.stop_timeout_seconds, 120)
     old = stack.compose.container_id(service)
-    volumes = {v.name: _created(f"{stack.project}_{v.name}") for v in s.volumes}
+    volumes = {v.name: _exists(f"{stack.project}_{v.name}") for v in s.volumes}
     t0 = time.monotonic()
     on_event(service, "interrupting", f"SIGTERM, then SIGKILL after {timeout} s (stopTimeout)")
     stack.compose("stop", "--timeout", str(timeout), service)
@@ -41,12 +41,13 @@ def spot(stack, service: str, on_event=lambda *a: None) -> dict:
               "volume_lifecycle": p.volume_lifecycle, "back_in_s": round(time.monotonic() - t0, 1),
               "healthy_after_s": round(waited, 1), "stop_timeout_s": timeout, "exit_code": exit_code,
               "old_container": old, "new_container": stack.compose.container_id(service),
-              # volume → (created before, created after): equal when the same volume came back
-              "volumes": {name: (before, _created(f"{stack.project}_{name}")) for name, before in volumes.items()}}
+              # volume → (existed before, exists after); which ones were deleted with the task: replaced_volumes
+              "volumes": {name: (before, _exists(f"{stack.project}_{name}")) for name, before in volumes.items()}}
     on_event(service, "replaced", f"new task healthy {result['back_in_s']} s after the interruption")
     return result
 
 
-def _created(volume: str) -> str:
-    """The volume's creation time ('' when it does not exist): a replaced volume is a new one."""
-    return run(["docker", "volume", "inspect", "-f", "{{.CreatedAt}}", volume], check=False).stdout.strip()
+def _exists(volume: str) -> bool:
+    # (not CreatedAt to tell a new volume from the old one: the local driver reports the ctime of the volume's
+    # directory, which changes when the service writes into it)
+    return run(["docker", "volume", "inspect", volume], check=False).returncode == 0
