@@ -15,7 +15,7 @@ variant it breaks:
 The first argument is the contract module (path from the repo root, or just its file name); `variant` says in
 words what is broken. The marker is registered by tests/conftest.py, which at the end of every pytest session writes
 each marked test's outcome (passed = the contract caught the variant; failed = it did not) with the time and the git
-commit into reports/broken-variants.json (TOPO_BROKEN_VARIANTS overrides the path) — one row per (test, area), the
+commit into reports/broken-variants.json (TOPO_BROKEN_VARIANTS overrides the path) — one row per (test, variant), the
 latest result kept, skipped or deselected tests leave their last row alone. The contract report (contracts/plugin.py:
 Markdown, HTML, JSON) shows the table "area → variant → caught → when", and "no broken variant on record" for an
 area without one. `make test` runs pytest before `topo gate`, so the gate's report shows that run's results.
@@ -83,8 +83,8 @@ def load(path: Path) -> list[dict]:
 
 
 def merge(old: list[dict], new: list[dict]) -> list[dict]:
-    """One row per (test, area): a new result replaces the old one; rows of tests not run now stay."""
-    key = lambda r: (r.get("test", ""), r.get("area", ""))  # noqa: E731
+    """One row per (test, area, variant): a new result replaces the old one; rows of tests not run now stay."""
+    key = lambda r: (r.get("test", ""), r.get("area", ""), r.get("variant", ""))  # noqa: E731
     rows = {key(r): r for r in old}
     rows.update({key(r): r for r in new})
     return sorted(rows.values(), key=lambda r: (r.get("area", ""), r.get("variant", ""), r.get("test", "")))

@@ -292,3 +292,14 @@ def test_a_marked_test_run_lands_in_the_record_and_the_report(tmp_path):
     assert "a secret declared as a file is passed as a value on compose" in html and "no broken variant on record" in html
     data = json.loads((tmp_path / "r" / "contracts.json").read_text())["broken_variants"]["rows"]
     assert {"area": "secrets", "caught": True}.items() <= next(r for r in data if r["area"] == "secrets").items()
+
+
+def test_two_variants_of_one_test_in_one_area_keep_two_rows(tmp_path):
+    from contracts import variants
+
+    path = tmp_path / "bv.json"
+    row = {"test": "t::a", "area": "secrets", "caught": True, "when": "1", "commit": "c1"}
+    variants.record(path, [dict(row, variant="undeclared secret"), dict(row, variant="file secret as a value")])
+    variants.record(path, [dict(row, variant="undeclared secret", caught=False, when="2")])
+    assert sorted((r["variant"], r["caught"]) for r in variants.load(path)) == [
+        ("file secret as a value", True), ("undeclared secret", False)]
