@@ -95,6 +95,7 @@ class Image:
     context: str = ""
     registry_env: str = ""  # env var naming the registry that publishes `ref` when Docker's default does not
     pull_note: str = ""
+    distroless: bool = False  # declared: no shell, no package manager in the image (contracts/test_distroless.py)
 
 
 @dataclass(frozen=True)

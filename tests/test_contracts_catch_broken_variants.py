@@ -98,3 +98,40 @@ def test_an_app_user_missing_a_pipeline_acl_fails_the_acl_contract(topo_endpoint
     finally:
         for f in admin.create_acls(missing).values():
             f.result(timeout=30)
+
+
+def _distroless_refs() -> list[str]:
+    from pathlib import Path
+
+    from contracts.test_distroless import declared_distroless
+    from harness.loader import load
+
+    return [i.ref for i in declared_distroless(load(Path(__file__).resolve().parents[1] / "topology.yaml")[0])]
+
+
+@pytest.mark.catches("contracts/test_distroless.py",
+                     variant="image with a shell and a package manager (the Debian base: sh, bash, apt-get, dpkg)")
+def test_an_image_with_a_shell_and_a_package_manager_fails_the_distroless_contract():
+    """Broken variant: the Debian base image (sh, bash, apt-get, dpkg) is named, with the paths found; no stack needed."""
+    from contracts.test_distroless import check_distroless
+    from harness.runtime.images import BASE_REF, inspect
+
+    if inspect(BASE_REF) is None:
+        pytest.skip(f"{BASE_REF} is not built (scripts/build-images.sh base)")
+    with pytest.raises(AssertionError, match=r"is not distroless .*shell\(s\): .*bin/sh.*package manager\(s\): .*apt-get") as info:
+        check_distroless(BASE_REF)
+    assert BASE_REF in str(info.value) and "dpkg" in str(info.value)
+
+
+def test_the_declared_distroless_images_pass_the_distroless_contract():
+    """The control: every image the topology declares distroless (deml/app) passes the same check."""
+    from contracts.test_distroless import MIN_FILES, check_distroless
+    from harness.runtime.images import inspect
+
+    refs = _distroless_refs()
+    assert refs, "topology.yaml declares no distroless image"
+    for ref in refs:
+        if inspect(ref) is None:
+            pytest.skip(f"{ref} is not built (topo images build)")
+        found = check_distroless(ref)
+        assert found["files"] >= MIN_FILES and not found["shells"] and not found["package_managers"]

@@ -8,6 +8,9 @@ ROLES = ("frontend", "backend", "daemon", "telemetry-worker", "workers")
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-h"], ["--help"]):
+        print(f"usage: deml {{{','.join(ROLES)}}} [--port PORT]")
+        return
     if not argv or argv[0] not in ROLES or (len(argv) > 1 and (len(argv) != 3 or argv[1] != "--port"
                                                                  or not argv[2].isdigit())):
         print(f"usage: deml {{{','.join(ROLES)}}} [--port PORT]", file=sys.stderr)

@@ -27,7 +27,8 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
 
     images = {
         name: Image(name, spec["ref"], spec.get("build", ""), spec.get("standin", ""), f"images.{name}",
-                    spec.get("context", ""), spec.get("registry_env", ""), spec.get("pull_note", ""))
+                    spec.get("context", ""), spec.get("registry_env", ""), spec.get("pull_note", ""),
+                    bool(spec.get("distroless", False)))
         for name, spec in data.get("images", {}).items()
     }
     services = []
