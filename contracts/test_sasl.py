@@ -141,6 +141,14 @@ def kafka_answer(e, overrides: dict, timeout: float = 6.0) -> dict:
             "seconds": round(time.monotonic() - t0, 2)}
 
 
+def metadata_error(e, **overrides) -> str:
+    """'' when a metadata request succeeds with these client settings, else the first failure, "CODE message".
+    Any failure counts, a closed port included: to prove a rejection, use check_rejected (this stays for
+    tests/test_stack_smoke.py)."""
+    got = kafka_answer(e, overrides)
+    return "" if got["accepted"] else f"{got['code'] or 'no answer'} {got['message']}"
+
+
 def judge(client: str, bootstrap: str, overrides: dict, expect: str, got: dict) -> dict:
     """The verdict on one answer: returns it when it is the expected rejection, else raises AssertionError."""
     want = ANSWERS[expect]
