@@ -3,7 +3,10 @@
 Fixtures reach services only through the target chosen by --target (option → environment TOPO_TARGET → ini
 `topo_target`, default compose), shown in the report header. With --contract-report DIR the session writes
 DIR/contracts.md and DIR/contracts.html: each contract's promise, verdict, timing and, on failure, the evidence
-(expected vs seen, and the last log lines of the services the contract names).
+(expected vs seen, and the last log lines of the services the contract names). A contract that prints a line
+`checked: WHAT` gets WHAT beside its promise (how much it checked). A run with skipped contracts is PARTIAL (said at
+the top, and in contracts.json: skipped, partial, skip_reasons). The report ends with the broken variants each area
+has been shown to catch (contracts/variants.py).
 """
 from __future__ import annotations
 
@@ -171,7 +174,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
                     evidence += f"\n--- {title} ---\n{text[-2500:]}"
         elif r.skipped:
             evidence = str(r.longrepr[2]) if isinstance(r.longrepr, tuple) else ""
-        rows.append((area, name, docs.get(r.nodeid, ""), verdict, r.duration, evidence))
+        promise = docs.get(r.nodeid, "")
+        checked = [line.removeprefix("checked: ").strip() for title, text in r.sections if title.startswith("Captured stdout")
+                   for line in text.splitlines() if line.startswith("checked: ")]
+        if checked:  # a contract that prints "checked: WHAT" says how much it checked, shown beside its promise
+            promise += f" (checked: {'; '.join(checked)})"
+        rows.append((area, name, promise, verdict, r.duration, evidence))
     failed = sum(1 for row in rows if row[3] == "FAIL")
     skipped = sum(1 for row in rows if row[3] == "SKIP")
     skip_reasons: dict[str, int] = {}

@@ -124,6 +124,8 @@ def markdown(rows: list[dict]) -> list[str]:
         if r["variant"] is None:
             md.append(f"| {r['area']} | _{NONE_ON_RECORD}_ | — | — |")
         else:
-            md.append(f"| {r['area']} | {r['variant']} | {'✅ yes' if r['caught'] else '❌ NO'} | "
+            param = r["test"].partition("[")[2].rstrip("]")  # a parametrized test: one row per case
+            md.append(f"| {r['area']} | {r['variant']}{f' [{param}]' if param else ''} | "
+                      f"{'✅ yes' if r['caught'] else '❌ NO'} | "
                       f"{r['when']} ({r['commit']}) |")
     return md
