@@ -135,3 +135,38 @@ def test_the_declared_distroless_images_pass_the_distroless_contract():
             pytest.skip(f"{ref} is not built (topo images build)")
         found = check_distroless(ref)
         assert found["files"] >= MIN_FILES and not found["shells"] and not found["package_managers"]
+
+
+def _started(ref: str, *flags: str) -> dict:
+    """docker inspect of a container of `ref` started with these flags (it only waits for a signal); removed after."""
+    import json
+    import uuid
+
+    from harness.runtime.docker import run
+
+    name = f"topo-hardening-variant-{uuid.uuid4().hex[:6]}"
+    run(["docker", "run", "-d", "--pull", "never", "--name", name, *flags, "--entrypoint", "python3", ref,
+         "-c", "import signal; signal.pause()"], timeout=60)
+    try:
+        return json.loads(run(["docker", "inspect", name]).stdout)[0]
+    finally:
+        run(["docker", "rm", "-f", name], check=False)
+
+
+@pytest.mark.catches("contracts/test_hardening.py",
+                     variant="our app image started as root, writable, with Docker's default capabilities")
+def test_a_container_started_without_hardening_fails_the_hardening_contract():
+    """Broken variant: the app image run the way `docker run` does by default (as root, writable root filesystem,
+    default capabilities) — a real container inspected, not a made-up one; the control is the same image run
+    with the rendered hardening, which passes."""
+    from contracts.test_hardening import check_hardened
+
+    ref = _distroless_refs()[0]
+    with pytest.raises(AssertionError, match="runs as root"):
+        check_hardened("app-as-root", _started(ref, "--user", "0"))
+    with pytest.raises(AssertionError, match="writable root filesystem"):
+        check_hardened("app-writable", _started(ref))
+    with pytest.raises(AssertionError, match="keeps capabilities"):
+        check_hardened("app-with-caps", _started(ref, "--read-only"))
+    check_hardened("app-hardened", _started(ref, "--read-only", "--cap-drop", "ALL",
+                                            "--security-opt", "no-new-privileges:true"))

@@ -102,6 +102,7 @@ def test_the_reference_checks_pass_on_a_sasl_broker(brokers):
             assert got["seconds"] < 3, got  # the answer, not a client timeout
 
 
+@pytest.mark.catches("contracts/test_sasl.py", variant="the broker image with SASL off (anonymous clients let in)")
 def test_a_broker_that_lets_anonymous_clients_in_fails_the_contract(brokers):
     """Broken variant: SASL off, the listener is PLAINTEXT and anonymous. The anonymous check fails naming what was
     accepted, for confluent-kafka and for kcat."""
@@ -113,6 +114,7 @@ def test_a_broker_that_lets_anonymous_clients_in_fails_the_contract(brokers):
         check_kcat_rejected(b, overrides, expect)
 
 
+@pytest.mark.catches("contracts/test_sasl.py", variant="no broker at all (a closed port is no rejection)")
 def test_a_closed_port_is_no_rejection():
     """Nothing listening ("Connection refused") fails every rejection check: no broker answered."""
     b = Broker(f"127.0.0.1:{_free_port()}", kafka_app_password="unused")
