@@ -11,6 +11,22 @@ from harness import clients
 from harness.pytest_plugin import Endpoints
 
 
+class Laps:
+    """Where a contract's time goes: lap("load") after each phase; str() lists them ("load 7.1 s, drain 3.0 s")."""
+
+    def __init__(self):
+        self.last = time.monotonic()
+        self.parts: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.parts.append((name, now - self.last))
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.parts)
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 

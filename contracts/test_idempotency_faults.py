@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from contracts.support import (act_many, ch_count, counter, exact, fault_log_lines, firestore_count_where, ingest_many,
+from contracts.support import (Laps, act_many, ch_count, counter, exact, fault_log_lines, firestore_count_where, ingest_many,
                                page_views, reach, unique)
 
 pytestmark = [pytest.mark.control]
@@ -28,19 +28,25 @@ def check_relay_crash_absorbed(stack, e, token: str, n: int, variant: dict | Non
     kind = unique("relay")
     wait = timeout or max(120, n / 10)
     before = counter(e, "acme", "by_source", "outbox")
+    laps = Laps()
     if not cache:
         stack.set_env("telemetry-worker", {"DRAGONFLY_HOST": "127.0.0.1"})
     stack.set_env("daemon", faults)
+    laps.lap("fault on")
     try:
         act_many(e, token, "acme", [{"aggregate_id": f"{kind}-{i % 10}", "kind": kind, "payload": {"i": i}}
                                     for i in range(n)])
+        laps.lap("load")
         projected = exact(e, lambda: firestore_count_where(e, "tenants/acme", "events", "payload.kind", kind), n,
                           timeout=wait, outbox=True)
+        laps.lap("projected and drained")
         fired = fault_log_lines(stack, "daemon", "relay_crash_between")
     finally:
         stack.set_env("daemon", {})
         if not cache:
             stack.set_env("telemetry-worker", {})
+        laps.lap("fault off")
+    print(f"checked: {n} actions, relay crashed {fired} times; {laps}")
     olap = ch_count(e, f"tenant_id = 'acme' AND payload LIKE '%\"kind\":\"{kind}\"%'")
     counted = counter(e, "acme", "by_source", "outbox") - before
     assert fired > 0, "the relay never logged the fault relay_crash_between: this run proves nothing"
@@ -58,13 +64,19 @@ def check_worker_crash_absorbed(stack, e, token: str, n: int, variant: dict | No
               "WORKER_BATCH": str(max(1, n // 8))} | (variant or {})
     type_ = f"contract.{unique('worker')}"
     wait = timeout or max(120, n / 10)
+    laps = Laps()
     stack.set_env("telemetry-worker", faults)
+    laps.lap("fault on")
     try:
         ingest_many(e, token, page_views(n, type_))
+        laps.lap("load")
         projected = exact(e, lambda: firestore_count_where(e, "tenants/acme", "events", "type", type_), n, timeout=wait)
+        laps.lap("projected and drained")
         fired = fault_log_lines(stack, "telemetry-worker", "worker_crash_before_commit")
     finally:
         stack.set_env("telemetry-worker", {})
+        laps.lap("fault off")
+    print(f"checked: {n} events, worker crashed {fired} times; {laps}")
     counted = counter(e, "acme", "by_type", type_.replace(".", "_"))
     olap = ch_count(e, f"type = '{type_}'")
     assert fired > 0, "the worker never logged the fault worker_crash_before_commit: this run proves nothing"
@@ -88,22 +100,29 @@ def check_broker_restart_absorbed(stack, e, token: str, n: int) -> dict:
             acked[phase[0]] += 1
 
     results: list = []
+    laps = Laps()
     worker = threading.Thread(target=lambda: results.extend(ingest_many(e, token, events, on_ack=on_ack)))
     worker.start()
     reach(lambda: firestore_count_where(e, "tenants/acme", "events", "type", type_), n // 3, timeout=120)
+    laps.lap("a third projected")
     with lock:
         phase[0] = "during"
     stack.restart("redpanda")
+    laps.lap("broker restart")
     with lock:
         phase[0] = "after"
     worker.join(timeout=900)
+    laps.lap("rest acknowledged")
     assert len(results) == n, f"{n - len(results)} of {n} events were never acknowledged"
     assert acked["before"] > 0 and acked["after"] > 0, \
         f"the restart was not mid-stream: acknowledged {acked['before']} before, {acked['after']} after it"
     wait = max(120, n / 10)
     projected = exact(e, lambda: firestore_count_where(e, "tenants/acme", "events", "type", type_), n, timeout=wait)
+    laps.lap("projected and drained")
     counted = counter(e, "acme", "by_type", type_.replace(".", "_"))
     olap = ch_count(e, f"type = '{type_}'")
+    print(f"checked: {n} events, acknowledged {acked['before']} before / {acked['during']} during / "
+          f"{acked['after']} after the restart; {laps}")
     assert (projected, counted, olap) == (n, n, n), \
         f"{n} acknowledged events: {projected} projected, counter {counted}, {olap} ClickHouse rows"
     return {"acked": acked, "projected": projected, "counted": counted, "olap": olap}
@@ -119,21 +138,28 @@ def check_cache_flush_absorbed(stack, e, token: str, n: int, variant: dict | Non
 
     type_ = f"contract.{unique('cache')}"
     events = page_views(n, type_)
+    laps = Laps()
     if variant:
         stack.set_env("telemetry-worker", variant)
     try:
         ingest_many(e, token, events[: n // 2])
+        laps.lap("first half")
         first = exact(e, lambda: firestore_count_where(e, "tenants/acme", "events", "type", type_), n // 2)
+        laps.lap("projected and drained")
         cached = int(redis_cli("dbsize"))
         assert cached > 0, "the worker does not use the cache: flushing it would prove nothing"
         assert redis_cli("flushall") == "OK"
         assert int(redis_cli("dbsize")) == 0, "FLUSHALL left keys in the cache"
+        laps.lap("flush")
         ingest_many(e, token, events)
+        laps.lap("all again")
         projected = exact(e, lambda: firestore_count_where(e, "tenants/acme", "events", "type", type_), n,
                           timeout=max(120, n / 10))
+        laps.lap("projected and drained")
     finally:
         if variant:
             stack.set_env("telemetry-worker", {})
+    print(f"checked: {n} events, {cached} cache keys flushed, first half sent twice; {laps}")
     counted = counter(e, "acme", "by_type", type_.replace(".", "_"))
     olap = ch_count(e, f"type = '{type_}'")
     assert (projected, counted, olap) == (n, n, n), \
