@@ -28,6 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "rootdir, env TOPO_BROKEN_VARIANTS); shown as a table in the report")
     group.addoption("--contract-events", type=int, default=None,
                     help="events per fault contract (env TOPO_CONTRACT_EVENTS, default 2000)")
+    group.addoption("--profile", default=None,
+                    help="profile of topology.yaml `profiles:` applied to the stack (env TOPO_PROFILE; default none)")
     parser.addini("topo_target", "default target of the contract suite", default="compose")
 
 
@@ -64,8 +66,10 @@ def contract_env(pytestconfig, contract_target):
     from harness.pytest_plugin import _topology_path
 
     t0 = time.monotonic()
-    stack, endpoints = start(contract_target, _topology_path(pytestconfig).resolve())
-    pytestconfig._topo_timings = {"bring_up_s": round(time.monotonic() - t0, 1)}  # type: ignore[attr-defined]
+    profile = pytestconfig.getoption("--profile") or os.environ.get("TOPO_PROFILE") or ""
+    stack, endpoints = start(contract_target, _topology_path(pytestconfig).resolve(), profile)
+    pytestconfig._topo_timings = {"bring_up_s": round(time.monotonic() - t0, 1),  # type: ignore[attr-defined]
+                                  "profile": profile or None}
     pytestconfig._topo_stack = stack  # type: ignore[attr-defined]
     if stack is not None:
         from harness.runtime.images import standin_verdict
@@ -213,7 +217,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     timings = getattr(session.config, "_topo_timings", {})
     if timings:
         md[2] += (f" Bring-up {timings.get('bring_up_s', '?')} s, contracts {timings.get('contracts_s', '?')} s, "
-                  f"teardown {timings.get('teardown_s', '?')} s.")
+                  f"teardown {timings.get('teardown_s', '?')} s. Profile: "
+                  + (f"`{timings['profile']}` (topology.yaml `profiles:`)." if timings.get("profile")
+                     else "none (the topology as written)."))
     (out / "contracts.md").write_text("\n".join(md) + "\n")
     import json
 
@@ -238,7 +244,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
         "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}.fail{background:#fdd}.pass{background:#efe}"
         "pre{white-space:pre-wrap;max-width:60em;margin:0}</style>"
         f"<h1>Contract report — target {html.escape(target)}</h1><p>{len(rows)} contracts, {failed} violated, "
-        f"{skipped} skipped.</p>"
+        f"{skipped} skipped. Bring-up {timings.get('bring_up_s', '?')} s, contracts {timings.get('contracts_s', '?')} s, "
+        f"teardown {timings.get('teardown_s', '?')} s. Profile: {html.escape(timings.get('profile') or 'none')}.</p>"
         + (f"<p class='skip'><b>{html.escape(partial_line.strip('*'))}</b></p>" if partial_line else "")
         + f"<p><b>{html.escape(images)}</b></p>"
         f"<table><tr><th>area</th><th>contract</th><th>promise</th><th>verdict</th><th>s</th><th>evidence</th></tr>{cells}</table>"

@@ -33,9 +33,11 @@ def endpoints_from_file(path: str) -> Endpoints:
     return Endpoints(**{k: data[k] for k in names})
 
 
-def start(target: str, topology_path: Path):
-    """Return (stack or None, Endpoints) for a target name."""
+def start(target: str, topology_path: Path, profile: str = ""):
+    """Return (stack or None, Endpoints) for a target name; `profile` (topology.yaml `profiles:`) is applied to the
+    stack brought up (not to an endpoints: file, whose environment is what it is)."""
     from harness.loader import load
+    from harness.model import with_profile
     from harness.pytest_plugin import endpoints_of
     from harness.runtime.stack import Stack, free_port_offset
 
@@ -43,7 +45,7 @@ def start(target: str, topology_path: Path):
         return None, endpoints_from_file(target.split(":", 1)[1])
     if target not in CONTROLLABLE:
         raise TopoError(f"unknown --target {target!r}; use compose, aws-emulation or endpoints:FILE")
-    topology, _ = load(topology_path)
+    topology = with_profile(load(topology_path)[0], profile)
     stack = Stack(topology, topology_path.parent, f"{topology.project}-gate-{uuid.uuid4().hex[:6]}",
                   free_port_offset(topology), ephemeral=True, target=target)
     try:

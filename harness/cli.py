@@ -513,6 +513,9 @@ def gate(
     allow_partial: bool = typer.Option(False, "--allow-partial",
                                        help="exit 0 on a PARTIAL gate (contracts skipped, e.g. the control "
                                             "contracts on endpoints:FILE); without it a partial gate exits 1"),
+    profile: Optional[str] = typer.Option(None, "--profile",
+                                          help="profile of topology.yaml `profiles:` applied to the gate's stack "
+                                               "(default: `gate` when declared; --profile '' for none)"),
 ) -> None:
     """The pre-deploy contract gate: validate → render --check → budget → bring the target up → run every
     contract → JUnit XML + Markdown/HTML report → tear down. Exit non-zero on any violation.
@@ -523,6 +526,11 @@ def gate(
 
     Select contracts with -k EXPR (a pytest -k expression over contract names and files), e.g.
     `topo gate -k "test_secrets or test_environment"`.
+
+    Profile: the stack the gate brings up applies a profile of topology.yaml (`profiles:`; `gate` by default when
+    declared): extra environment per service and the healthcheck interval — e.g. a cron tick every 2 s instead of
+    10 s, so a contract waiting for a tick waits seconds. The same code runs; only declared values change. The
+    report names the profile.
 
     Reports: REPORT_DIR/contracts-junit.xml, contracts.md, contracts.html, contracts.json; the report ends with the
     table of broken variants each contract area has been shown to catch (reports/broken-variants.json, written
@@ -555,11 +563,19 @@ def gate(
     out.print(f"gate 3/4 budget: ${cost['total_usd']:.2f}/month"
               + (f" within ${cost['budget_usd']:g}" if cost["budget_usd"] is not None else " (no budget declared)"))
     report_dir.mkdir(parents=True, exist_ok=True)
+    if profile is None:
+        profile = "gate" if "gate" in topology.profiles else ""
+    if profile and profile not in topology.profiles:
+        err.print(f"gate failed: {file} declares no profile '{profile}' (declared: "
+                  f"{', '.join(sorted(topology.profiles)) or 'none'})", style="red", markup=False)
+        raise typer.Exit(2)
     cmd = [sys.executable, "-m", "pytest", str(Path(contracts.__file__).parent), "-p", "no:cacheprovider",
            "--target", target, "--topo-file", str(file.resolve()), "--contract-events", str(events),
+           "--profile", profile,
            "--contract-report", str(report_dir), f"--junitxml={report_dir / 'contracts-junit.xml'}",
            "-o", "junit_family=xunit2", "-q", "-rfEs"] + (["-k", select] if select else [])
-    out.print(f"gate 4/4 contracts on {target}: bring-up, {events} events per fault contract, teardown")
+    out.print(f"gate 4/4 contracts on {target}" + (f" (profile {profile})" if profile else " (no profile)")
+              + f": bring-up, {events} events per fault contract, teardown")
     if not target.startswith("endpoints:"):
         from harness.runtime import images
 

@@ -6,7 +6,7 @@ target can speak the user's words ("services.redis.volumes: Lightsail has no vol
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -66,6 +66,7 @@ class Healthcheck:
     port: str = ""
     command: tuple[str, ...] = ()
     key: str = ""
+    interval_seconds: float = 5.0  # a profile may shorten it (profiles.NAME.healthcheck_interval_seconds)
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,17 @@ class Aws:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """A named variation of the stack (topology.yaml `profiles`): extra environment per service and the
+    healthcheck interval — data applied by `with_profile`, never a code path of its own."""
+    name: str
+    description: str
+    env: Mapping[str, tuple[tuple[str, str], ...]]
+    healthcheck_interval_seconds: float | None
+    key: str
+
+
+@dataclass(frozen=True)
 class Topology:
     project: str
     services: tuple[Service, ...]
@@ -221,6 +233,8 @@ class Topology:
     file: str
     bootstrap: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     marks: Mapping[str, tuple[int, int]] = field(repr=False, compare=False, default_factory=dict)
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+    profile: str = ""  # the profile applied (with_profile), '' for the topology as written
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)
@@ -243,6 +257,29 @@ class Topology:
 
     def group(self, kind: str, target: str = "aws") -> tuple[Service, ...]:
         return tuple(s for s in self.services if (p := s.placement.get(target)) is not None and p.kind == kind)
+
+
+def with_profile(t: Topology, name: str) -> Topology:
+    """The topology with profile `name` applied: each listed service's environment extended or overridden, every
+    healthcheck at the profile's interval. '' returns it unchanged."""
+    if not name:
+        return t
+    if name not in t.profiles:
+        from harness.errors import TopoError
+
+        declared = ", ".join(sorted(t.profiles)) or "none"
+        raise TopoError(f"{t.file}: no profile '{name}' (declared: {declared}); add it under `profiles:` or drop "
+                        "--profile")
+    prof = t.profiles[name]
+    services = []
+    for s in t.services:
+        extra = dict(prof.env.get(s.name, ()))
+        env = tuple((k, extra.pop(k, v)) for k, v in s.env) + tuple(extra.items())
+        hc = s.healthcheck
+        if hc is not None and prof.healthcheck_interval_seconds:
+            hc = replace(hc, interval_seconds=prof.healthcheck_interval_seconds)
+        services.append(replace(s, env=env, healthcheck=hc))
+    return replace(t, services=tuple(services), profile=name)
 
 
 # ---- env references ---------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from harness.loader.schema import did_you_mean
 from harness.loader.yamlmarks import Mark
 from harness import fidelity
 from harness.model import (
-    Aws, HealthCheckRule, Healthcheck, Image, KafkaAcl, KafkaUser, Lightsail, Placement, Port, Resources, Secret, Service,
+    Aws, HealthCheckRule, Healthcheck, Image, KafkaAcl, KafkaUser, Lightsail, Placement, Port, Profile, Resources,
+    Secret, Service,
     Tenant, Topic, Topology, Volume, freeze, parse_size, references, size_hint, unclosed_references,
 )
 
@@ -127,6 +128,11 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
         file=file,
         bootstrap=freeze({k: tuple(v) for k, v in data.get("bootstrap", {}).items()}),
         marks=freeze(flat_marks),
+        profiles=freeze({n: Profile(n, (p or {}).get("description", ""),
+                                    freeze({svc: tuple((k, _text(v)) for k, v in (env or {}).items())
+                                            for svc, env in (p or {}).get("env", {}).items()}),
+                                    (p or {}).get("healthcheck_interval_seconds"), f"profiles.{n}")
+                         for n, p in data.get("profiles", {}).items()}),
     )
     return topology, problems
 
@@ -149,6 +155,7 @@ def check(t: Topology) -> list[Problem]:
     out += _check_fargate(t)
     out += _check_lightsail(t)
     out += _check_rds(t)
+    out += _check_profiles(t)
     out += fidelity.check(t)  # what the upstream images need (harness/fidelity.py)
     return out
 
@@ -529,6 +536,25 @@ CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|
                              re.IGNORECASE)
 NOT_A_CREDENTIAL = re.compile(r"^(?:|true|false|yes|no|on|off|[0-9]+|/.*)$", re.IGNORECASE)  # flags, numbers, paths
 URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:(?P<password>[^/@\s]+)@")
+
+
+def _check_profiles(t: Topology) -> list[Problem]:
+    """A profile names services that exist and never sets a variable the service takes from `secrets:`."""
+    out = []
+    names = [s.name for s in t.services]
+    for prof in t.profiles.values():
+        for svc, env in prof.env.items():
+            s = t.service(svc)
+            if s is None:
+                out.append(t.problem(f"{prof.key}.env.{svc}", f"profile '{prof.name}' sets the environment of an "
+                                     f"unknown service '{svc}'", did_you_mean(svc, names) or f"services: {', '.join(names)}"))
+                continue
+            secret_vars = {var for var, _ in s.secrets}
+            for var, _value in env:
+                if var in secret_vars:
+                    out.append(t.problem(f"{prof.key}.env.{svc}.{var}", f"{var} is a secret of {svc} (services.{svc}."
+                                         "secrets); a profile cannot replace it", "drop it from the profile"))
+    return out
 
 
 def _check_env(t: Topology) -> list[Problem]:

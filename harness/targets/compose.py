@@ -40,7 +40,8 @@ def healthcheck(service: Service) -> dict | None:
         else:
             test = ["CMD", "python3", "-c", "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 3)",
                     str(port.port)]
-    return {"test": [_escape(t) for t in test], "interval": "5s", "timeout": "3s", "retries": 30, "start_period": "10s"}
+    return {"test": [_escape(t) for t in test], "interval": f"{hc.interval_seconds:g}s", "timeout": "3s", "retries": 30,
+            "start_period": "10s"}
 
 
 def hardening(service: Service) -> dict:
