@@ -363,10 +363,16 @@ def doctor(as_json: bool = JsonOpt) -> None:
         raise typer.Exit(1)
 
 
-def _stack(file: Path, project: Optional[str], target: str = "compose"):
+def _stack(file: Path, project: Optional[str], target: str = "compose", profile: str = ""):
+    from harness.model import with_profile
     from harness.runtime.stack import Stack
 
     topology, _ = _load(file)
+    try:
+        topology = with_profile(topology, profile)
+    except TopoError as exc:
+        err.print(str(exc), style="red", markup=False)
+        raise typer.Exit(2) from None
     return Stack(topology, file.resolve().parent, project or "", target=target)
 
 
@@ -381,6 +387,7 @@ def up(
     deadline: float = typer.Option(240.0, "--deadline", help="seconds to wait for every service to answer its probe"),
     no_build: bool = typer.Option(False, "--no-build", help="do not build or pull images first"),
     as_json: bool = JsonOpt,
+    profile: str = typer.Option("", "--profile", help="apply a profile of topology.yaml `profiles:` (e.g. gate)"),
 ) -> None:
     """Bring the topology up with Docker Compose, wait until every service answers a real probe, bootstrap it
     (SASL users, topics, schemas, tenants with Tenant0) and print the endpoints. Running it twice is harmless."""
@@ -388,7 +395,7 @@ def up(
 
     from harness.runtime import images
 
-    stack = _stack(file, project, target)
+    stack = _stack(file, project, target, profile)
     t0 = time.monotonic()
     if not no_build:
         with err.status("images: checking / building (first run builds them: minutes)") as status:
