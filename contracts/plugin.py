@@ -11,6 +11,7 @@ has been shown to catch (contracts/variants.py).
 from __future__ import annotations
 
 import html
+import json
 import os
 import shutil
 import time
@@ -165,6 +166,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     docs = getattr(session.config, "_topo_docs", {})
     target, source = resolve_target(session.config)
     rows = []
+    phases: dict[str, dict] = {}
     for r in results:
         area = r.nodeid.split("::")[0].split("/")[-1].removeprefix("test_").removesuffix(".py")
         name = r.nodeid.split("::")[-1]
@@ -183,6 +185,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
                    for line in text.splitlines() if line.startswith("checked: ")]
         if checked:  # a contract that prints "checked: WHAT" says how much it checked, shown beside its promise
             promise += f" (checked: {'; '.join(checked)})"
+        for title, text in r.sections:  # "phases: {json}" (support.Laps): where the contract's time went
+            for line in text.splitlines() if title.startswith("Captured stdout") else ():
+                if line.startswith("phases: "):
+                    phases[name] = json.loads(line.removeprefix("phases: "))
         rows.append((area, name, promise, verdict, r.duration, evidence))
     failed = sum(1 for row in rows if row[3] == "FAIL")
     skipped = sum(1 for row in rows if row[3] == "SKIP")
@@ -221,13 +227,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
                   + (f"`{timings['profile']}` (topology.yaml `profiles:`)." if timings.get("profile")
                      else "none (the topology as written)."))
     (out / "contracts.md").write_text("\n".join(md) + "\n")
-    import json
-
     (out / "contracts.json").write_text(json.dumps({
         "target": target, "images": images, "violated": failed, "total": len(rows), "skipped": skipped,
         "partial": bool(skipped), "skip_reasons": skip_reasons, "seconds": round(took, 1), **timings,
         "contracts": [{"area": a, "name": n, "promise": p, "verdict": v, "seconds": round(d, 2),
-                       **({"why": e.removeprefix("Skipped: ").strip()} if v == "SKIP" else {})}
+                       **({"why": e.removeprefix("Skipped: ").strip()} if v == "SKIP" else {}),
+                       **({"phases": phases[n]} if n in phases else {})}
                       for a, n, p, v, d, e in rows],
         "broken_variants": {"record": str(record), "rows": variant_rows}}, indent=2) + "\n")
     cells = "".join(

@@ -26,6 +26,15 @@ class Laps:
     def __str__(self) -> str:
         return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.parts)
 
+    def emit(self) -> None:
+        """One 'phases: {json}' line: the contract report keeps it in contracts.json (bench/gate.py reads it)."""
+        import json
+
+        merged: dict[str, float] = {}
+        for name, seconds in self.parts:
+            merged[name] = round(merged.get(name, 0.0) + seconds, 2)
+        print("phases: " + json.dumps(merged))
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"

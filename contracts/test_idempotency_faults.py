@@ -47,6 +47,7 @@ def check_relay_crash_absorbed(stack, e, token: str, n: int, variant: dict | Non
             stack.set_env("telemetry-worker", {})
         laps.lap("fault off")
     print(f"checked: {n} actions, relay crashed {fired} times; {laps}")
+    laps.emit()
     olap = ch_count(e, f"tenant_id = 'acme' AND payload LIKE '%\"kind\":\"{kind}\"%'")
     counted = counter(e, "acme", "by_source", "outbox") - before
     assert fired > 0, "the relay never logged the fault relay_crash_between: this run proves nothing"
@@ -77,6 +78,7 @@ def check_worker_crash_absorbed(stack, e, token: str, n: int, variant: dict | No
         stack.set_env("telemetry-worker", {})
         laps.lap("fault off")
     print(f"checked: {n} events, worker crashed {fired} times; {laps}")
+    laps.emit()
     counted = counter(e, "acme", "by_type", type_.replace(".", "_"))
     olap = ch_count(e, f"type = '{type_}'")
     assert fired > 0, "the worker never logged the fault worker_crash_before_commit: this run proves nothing"
@@ -123,6 +125,7 @@ def check_broker_restart_absorbed(stack, e, token: str, n: int) -> dict:
     olap = ch_count(e, f"type = '{type_}'")
     print(f"checked: {n} events, acknowledged {acked['before']} before / {acked['during']} during / "
           f"{acked['after']} after the restart; {laps}")
+    laps.emit()
     assert (projected, counted, olap) == (n, n, n), \
         f"{n} acknowledged events: {projected} projected, counter {counted}, {olap} ClickHouse rows"
     return {"acked": acked, "projected": projected, "counted": counted, "olap": olap}
@@ -160,6 +163,7 @@ def check_cache_flush_absorbed(stack, e, token: str, n: int, variant: dict | Non
         if variant:
             stack.set_env("telemetry-worker", {})
     print(f"checked: {n} events, {cached} cache keys flushed, first half sent twice; {laps}")
+    laps.emit()
     counted = counter(e, "acme", "by_type", type_.replace(".", "_"))
     olap = ch_count(e, f"type = '{type_}'")
     assert (projected, counted, olap) == (n, n, n), \
