@@ -64,3 +64,14 @@ def test_a_profile_cannot_replace_a_secret():
 def test_a_profile_outside_the_schema_is_refused():
     with pytest.raises(TopologyError, match=r"healthcheck_interval_seconds"):
         load_text(_with_profiles("  gate:\n    healthcheck_interval_seconds: 0\n"), "topology.yaml")
+
+
+def test_a_profiled_stack_never_writes_the_committed_rendering(tmp_path):
+    """`topo up --profile gate` renders into .topo/stacks/PROJECT/, not over compose/aws-emulation.yml."""
+    from harness.runtime.stack import Stack
+
+    t = reference()
+    plain = Stack(t, ROOT, "deml-aws", target="aws-emulation")
+    gated = Stack(with_profile(t, "gate"), ROOT, "deml-aws", target="aws-emulation")
+    assert plain.compose_file == ROOT / "compose" / "aws-emulation.yml"
+    assert gated.compose_file == ROOT / ".topo" / "stacks" / "deml-aws" / "aws-emulation.yml"

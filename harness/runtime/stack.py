@@ -78,7 +78,9 @@ class Stack:
             raise TopoError(f"cannot run target {self.target!r}; runnable targets: compose, aws-emulation")
         default_project = self.topology.project + ("-aws" if self.target == "aws-emulation" else "")
         self.project = self.project or default_project
-        if self.ephemeral:
+        if self.ephemeral or self.topology.profile:
+            # its own file: an ephemeral stack shifts ports, a profiled one differs by declared values; neither may
+            # overwrite the committed rendering that `topo render --check` holds to topology.yaml
             self.compose_file = self.root / ".topo" / "stacks" / self.project / f"{self.target}.yml"
         else:
             self.compose_file = self.root / (COMPOSE_FILE if self.target == "compose" else AWS_EMULATION_FILE)
@@ -106,7 +108,7 @@ class Stack:
         if self.target == "aws-emulation":
             target = AwsEmulationTarget(self.port_offset, str(self.compose_file.relative_to(self.root)),
                                         self.project if self.ephemeral else "")
-        elif self.ephemeral:
+        elif self.ephemeral or self.topology.profile:
             rel = os.path.relpath(self.root / ".topo" / "secrets", self.compose_file.parent)
             target = ComposeTarget(self.port_offset, rel, str(self.compose_file.relative_to(self.root)))
         else:
