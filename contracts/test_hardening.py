@@ -44,15 +44,24 @@ def check_ports(name: str, c: dict, declared: set[int], local: bool = True) -> N
 def test_our_containers_run_non_root_read_only_without_capabilities(stack):
     """Every container of our images (app roles, the emulator) is non-root, read-only, cap_drop ALL, no-new-privileges."""
     containers = inspect_all(stack)
-    for s in stack.topology.services:
-        if s.hardened:
-            check_hardened(s.name, containers[s.name])
-            for pid, ruid, euid, comm in process_uids(containers[s.name]["Id"]):
-                assert "0" not in (ruid, euid), f"{s.name}'s process {comm} (pid {pid}) runs as root (uid {ruid}/{euid})"
+    hardened = [s for s in stack.topology.services if s.hardened]
+    assert hardened, "the topology marks no service as ours (app or emulator roles): nothing to check"
+    processes = 0
+    for s in hardened:
+        check_hardened(s.name, containers[s.name])
+        for pid, ruid, euid, comm in process_uids(containers[s.name]["Id"]):
+            assert "0" not in (ruid, euid), f"{s.name}'s process {comm} (pid {pid}) runs as root (uid {ruid}/{euid})"
+            processes += 1
+    print(f"checked: {len(hardened)} containers of our images, {processes} processes")  # shown in the report
 
 
 def test_only_declared_ports_are_published_on_loopback(stack):
     """Only ports the topology declares as published are published, and only on 127.0.0.1."""
     containers = inspect_all(stack)
+    assert len(containers) == len(stack.topology.services) > 0, "not every service has a container to inspect"
+    bindings = 0
     for s in stack.topology.services:
         check_ports(s.name, containers[s.name], {p.port for p in s.ports if p.publish})
+        bindings += sum(len(b or []) for b in (containers[s.name]["HostConfig"]["PortBindings"] or {}).values())
+    assert bindings > 0, "no container publishes any port: the stack cannot be reached, nothing was checked"
+    print(f"checked: {len(containers)} containers, {bindings} published port bindings")  # shown in the report
