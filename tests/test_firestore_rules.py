@@ -246,6 +246,8 @@ def test_allow_all_rules_fail_exactly_the_denial_cases(emulator, node_suite, tmp
     assert passed == ALLOWED_CASES, f"the allowed cases must still pass: passed {sorted(passed)}"
 
 
+@pytest.mark.catches("contracts/test_firestore_rules.py", variant="allow-all Firestore rules (any client reads and "
+                     "writes any tenant)")
 def test_the_contract_check_passes_the_shipped_rules_and_catches_allow_all(emulator, tmp_path):
     """contracts/test_firestore_rules.check_clients_confined holds under the shipped rules and fails, naming the
     broken promises, under allow-all rules (real Auth-emulator ID tokens with the tenant_id claim)."""
