@@ -303,3 +303,49 @@ def test_two_variants_of_one_test_in_one_area_keep_two_rows(tmp_path):
     variants.record(path, [dict(row, variant="undeclared secret", caught=False, when="2")])
     assert sorted((r["variant"], r["caught"]) for r in variants.load(path)) == [
         ("file secret as a value", True), ("undeclared secret", False)]
+
+
+@pytest.mark.catches("contracts/test_ingest_event.py",
+                     variant="a callable that answers 200 to every call (no token, tenant or envelope check)")
+def test_a_permissive_callable_fails_the_ingest_contracts():
+    """Broken variant: an ingestEvent endpoint (a real HTTP server on loopback) that accepts everything. Each
+    refusal contract of contracts/test_ingest_event.py run against it fails; none passes by accident."""
+    import json as _json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from types import SimpleNamespace
+
+    from contracts import test_ingest_event as ingest
+
+    class Permissive(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = _json.dumps({"result": {"event_id": "e", "partition": 0, "offset": 0}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Permissive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        e = SimpleNamespace(functions_url=f"http://127.0.0.1:{server.server_port}", firebase_project="demo-deml")
+        user = SimpleNamespace(id_token="any")
+        caught = []
+        checks = [("no token", lambda: ingest.test_no_token_is_unauthenticated(e)),
+                  ("bad token", lambda: ingest.test_bad_token_is_unauthenticated(e)),
+                  ("other tenant", lambda: ingest.test_another_tenants_event_is_permission_denied(e, user))]
+        checks += [(f"bad envelope: {field}", lambda d=data, f=field:
+                    ingest.test_a_bad_envelope_is_invalid_argument_naming_the_field(e, user, d, f))
+                   for data, field in [({"payload": {}}, "type"), ({"type": "page.view", "payload": "text"}, "payload")]]
+        for name, check in checks:
+            with pytest.raises(AssertionError):
+                check()
+            caught.append(name)
+        assert len(caught) == len(checks)
+    finally:
+        server.shutdown()
