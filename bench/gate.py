@@ -40,6 +40,11 @@ def main() -> None:
         code = subprocess.call(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wall = time.monotonic() - t0
         data = json.loads((Path(tmp) / "contracts.json").read_text())
+        if code != 0:  # keep the evidence: the temporary folder goes away
+            kept = ROOT / "reports" / "bench-gate-failed.md"
+            kept.parent.mkdir(exist_ok=True)
+            kept.write_text((Path(tmp) / "contracts.md").read_text())
+            print(f"the gate failed: its report is kept in {kept}")
     faults = {c["name"]: c["seconds"] for c in data["contracts"] if c["area"] == "idempotency_faults"}
     phases = {c["name"]: c["phases"] for c in data["contracts"] if c.get("phases")}
     pushing = sum(v for ph in phases.values() for k, v in ph.items()

@@ -151,8 +151,7 @@ def check_cache_flush_absorbed(stack, e, token: str, n: int, variant: dict | Non
         laps.lap("projected and drained")
         cached = int(redis_cli("dbsize"))
         assert cached > 0, "the worker does not use the cache: flushing it would prove nothing"
-        assert redis_cli("flushall") == "OK"
-        assert int(redis_cli("dbsize")) == 0, "FLUSHALL left keys in the cache"
+        assert redis_cli("flushall") == "OK"  # (no DBSIZE check after it: cron ticks keep landing in the cache)
         laps.lap("flush")
         ingest_many(e, token, events)
         laps.lap("all again")
