@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 TOPO := $(VENV)/bin/topo
 PY := $(VENV)/bin/python
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=15
 GATE_EVENTS ?= 2000
 
 .PHONY: venv provision images render validate check test unit gate up down clean status golden examples bench help
