@@ -29,47 +29,18 @@ def test_validate_warns_about_spot_on_service_managed_ebs():
     assert all("service-managed EBS volume is replaced with its task" in w.message for w in warnings)
 
 
-GATES = {"lightsail-by-name": "reaches_its_service", "spot-service-managed-ebs": "spot"}
-
-
-@pytest.fixture(scope="module")
-def example_gates(tmp_path_factory):
-    """Both example gates started at once (each its own ephemeral stack; much of a bring-up is waiting, so the
-    two overlap: 569 s one after the other, measured). {name: (exit code, report + output)}, awaited lazily."""
-    running = {}
-    for name, select in GATES.items():
-        folder = tmp_path_factory.mktemp(name)
-        cmd = [sys.executable, "-m", "harness.cli", "gate", "-f", str(ROOT / "examples" / name / "topology.yaml"),
-               "--target", "aws-emulation", "--skip-render-check", "-k", select, "--events", "200",
-               "--report-dir", str(folder)]
-        running[name] = (subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True), folder)
-    done: dict = {}
-
-    def result(name: str) -> tuple[int, str]:
-        if name not in done:
-            proc, folder = running[name]
-            try:
-                output, _ = proc.communicate(timeout=1200)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                output, _ = proc.communicate()
-            report = (folder / "contracts.md").read_text() if (folder / "contracts.md").exists() else ""
-            done[name] = (proc.returncode, report + output)
-        return done[name]
-
-    yield result
-    for name in running:
-        result(name)  # never leave a gate (and its stack) running behind the tests
-
-
-def gate(name: str, select: str, example_gates) -> tuple[int, str]:
-    assert GATES[name] == select
-    return example_gates(name)
+def gate(name: str, select: str, tmp_path) -> tuple[int, str]:
+    cmd = [sys.executable, "-m", "harness.cli", "gate", "-f", str(ROOT / "examples" / name / "topology.yaml"),
+           "--target", "aws-emulation", "--skip-render-check", "-k", select, "--events", "200",
+           "--report-dir", str(tmp_path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    report = (tmp_path / "contracts.md").read_text() if (tmp_path / "contracts.md").exists() else ""
+    return out.returncode, report + out.stdout + out.stderr
 
 
 @pytest.mark.docker
-def test_the_gate_fails_when_lightsail_containers_use_names(example_gates):
-    code, report = gate("lightsail-by-name", "reaches_its_service", example_gates)
+def test_the_gate_fails_when_lightsail_containers_use_names(tmp_path):
+    code, report = gate("lightsail-by-name", "reaches_its_service", tmp_path)
     assert code == 1, report[-3000:]
     import re
 
@@ -81,8 +52,8 @@ def test_the_gate_fails_when_lightsail_containers_use_names(example_gates):
 
 
 @pytest.mark.docker
-def test_the_gate_fails_when_spot_tasks_use_service_managed_ebs(example_gates):
-    code, report = gate("spot-service-managed-ebs", "spot", example_gates)
+def test_the_gate_fails_when_spot_tasks_use_service_managed_ebs(tmp_path):
+    code, report = gate("spot-service-managed-ebs", "spot", tmp_path)
     assert code == 1, report[-3000:]
     assert "volume was replaced with its task (volume_lifecycle: service-managed)" in report
     assert "declare volume_lifecycle: retained" in report
