@@ -175,14 +175,18 @@ def reach(count, expected: int, timeout: float, what: str = "") -> int:
     return value
 
 
-def outbox_unpublished(e: Endpoints, where: str = "true", params: tuple = ()) -> int:
-    """Rows of the Postgres outbox the relay has not marked published (a crash between produce and mark leaves
-    them so: they are re-published)."""
+def pg(e: Endpoints, sql: str, *params) -> list[tuple]:
+    """Rows of one Postgres query, on a connection of its own."""
     import psycopg
 
     with psycopg.connect(e.postgres_dsn, password=e.postgres_password, connect_timeout=10) as conn:
-        return conn.execute(f"SELECT count(*) FROM outbox WHERE published_at IS NULL AND ({where})",
-                            params).fetchone()[0]
+        return conn.execute(sql, params).fetchall()
+
+
+def outbox_unpublished(e: Endpoints) -> int:
+    """Rows of the Postgres outbox the relay has not marked published (a crash between produce and mark leaves
+    them so: they are re-published)."""
+    return pg(e, "SELECT count(*) FROM outbox WHERE published_at IS NULL")[0][0]
 
 
 def wait_outbox_drained(e: Endpoints, timeout: float = 120.0) -> None:

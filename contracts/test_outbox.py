@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 
-import psycopg
 import pytest
 import requests
 
-from contracts.support import KafkaTap, ch_count, drain, unique
+from contracts.support import KafkaTap, ch_count, drain, pg, unique
 from harness import clients
 
 pytestmark = pytest.mark.services("backend", "daemon", "telemetry-worker")
@@ -19,11 +18,6 @@ pytestmark = pytest.mark.services("backend", "daemon", "telemetry-worker")
 def post(e, token, tenant, body):
     return requests.post(f"{e.backend_url}/api/tenants/{tenant}/actions", json=body,
                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
-
-
-def pg(e, sql: str, *params) -> list[tuple]:
-    with psycopg.connect(e.postgres_dsn, password=e.postgres_password, connect_timeout=10) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def check_committed_action_yields_one_event(e, token: str, tenant: str = "acme") -> dict:

@@ -173,11 +173,14 @@ def check_rejected(e, overrides: dict, expect: str, timeout: float = 6.0) -> dic
     return judge("confluent-kafka", e.kafka_bootstrap, overrides, expect, kafka_answer(e, overrides, timeout))
 
 
-def check_accepted(e, overrides: dict | None = None, timeout: float = 6.0) -> dict:
-    got = kafka_answer(e, overrides or {}, timeout)
-    assert got["accepted"], (f"{describe(overrides or {})} was not accepted at {e.kafka_bootstrap}: "
+def _accepted(who: str, e, got: dict) -> dict:
+    assert got["accepted"], (f"{who} was not accepted at {e.kafka_bootstrap}: "
                              f"{got['code']} {got['message']} after {got['seconds']} s")
     return got
+
+
+def check_accepted(e, overrides: dict | None = None, timeout: float = 6.0) -> dict:
+    return _accepted(describe(overrides or {}), e, kafka_answer(e, overrides or {}, timeout))
 
 
 def kcat_env(folder) -> dict:
@@ -251,10 +254,7 @@ def check_kcat_rejected(e, overrides: dict, expect: str, timeout: float = 6.0) -
 
 
 def check_kcat_accepted(e, overrides: dict | None = None, timeout: float = 6.0) -> dict:
-    got = kcat_answer(e, overrides or {}, timeout)
-    assert got["accepted"], (f"kcat as {describe(overrides or {})} was not accepted at {e.kafka_bootstrap}: "
-                             f"{got['code']} {got['message']} after {got['seconds']} s")
-    return got
+    return _accepted(f"kcat as {describe(overrides or {})}", e, kcat_answer(e, overrides or {}, timeout))
 
 
 def test_the_application_user_is_accepted(endpoints):
