@@ -239,7 +239,17 @@ umask 022
 # ---- format on first start ---------------------------------------------------------------------
 export KAFKA_LOG4J_OPTS="-Dlog4j2.configurationFile=/opt/kafka/log4j2.properties -Dtopo.log.level=$log_level"
 if [[ ! -f "$KDATA/meta.properties" ]]; then
-  cluster_id="$(python3 -c 'import uuid,base64; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  # A base64url id may begin with '-', which kafka-storage's argument parser then reads as an option
+  # ("argument --cluster-id/-t: expected one argument": seen once in CI). Draw again until it does not,
+  # as Kafka's own Uuid.randomUuid() does for the ids it prints.
+  cluster_id="$(python3 -c '
+import uuid, base64
+while True:
+    cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not cid.startswith("-"):
+        print(cid)
+        break
+')"
   scram=(--add-scram "SCRAM-SHA-256=[name=$BROKER_USER,password=$broker_pw]")
   if [[ -n "$boot_user" ]]; then
     scram+=(--add-scram "$boot_mech=[name=$boot_user,password=$boot_pw]")
@@ -247,7 +257,7 @@ if [[ ! -f "$KDATA/meta.properties" ]]; then
   fi
   log "formatting $KDATA (cluster id $cluster_id, SCRAM users: $BROKER_USER${boot_user:+, $boot_user})"
   KAFKA_LOG4J_OPTS="-Dlog4j2.configurationFile=/opt/kafka/log4j2.properties" \
-    /opt/kafka/bin/kafka-run.sh kafka.tools.StorageTool format -t "$cluster_id" -c "$props" "${scram[@]}" >&2
+    /opt/kafka/bin/kafka-run.sh kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$props" "${scram[@]}" >&2
 else
   log "data directory already formatted; starting"
 fi
