@@ -84,16 +84,8 @@ def contract_env(pytestconfig, contract_target):
         yield stack, endpoints
     finally:
         pytestconfig._topo_timings["contracts_s"] = round(time.monotonic() - started, 1)
-        if stack is not None and stack.lightsail_cgroup:
-            from harness.aws.limits import LIGHTSAIL_POWERS
-            from harness.runtime import cgroups
-
-            power = LIGHTSAIL_POWERS[stack.topology.aws.lightsail.power]
-            peak = cgroups.peak_memory_mib(stack.lightsail_cgroup)
-            pytestconfig._topo_timings.update({
-                "lightsail_power": power.name, "lightsail_power_mib": power.memory_mib,
-                "lightsail_peak_mib": round(peak, 1) if peak is not None else None,
-                "lightsail_peak_ratio": round(peak / power.memory_mib, 3) if peak is not None else None})
+        if stack is not None:
+            pytestconfig._topo_timings.update(stack.session_facts())  # e.g. the Lightsail group's peak memory
         t1 = time.monotonic()
         if stack is not None:
             try:

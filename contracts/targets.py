@@ -17,8 +17,8 @@ from pathlib import Path
 
 from harness.errors import TopoError
 from harness.pytest_plugin import Endpoints
+from harness.targets import RUNNABLE
 
-CONTROLLABLE = ("compose", "aws-emulation")
 
 
 def endpoints_from_file(path: str) -> Endpoints:
@@ -43,8 +43,8 @@ def start(target: str, topology_path: Path, profile: str = ""):
 
     if target.startswith("endpoints:"):
         return None, endpoints_from_file(target.split(":", 1)[1])
-    if target not in CONTROLLABLE:
-        raise TopoError(f"unknown --target {target!r}; use compose, aws-emulation or endpoints:FILE")
+    if target not in RUNNABLE:
+        raise TopoError(f"unknown --target {target!r}; use {', '.join(RUNNABLE)} or endpoints:FILE")
     topology = with_profile(load(topology_path)[0], profile)
     stack = Stack(topology, topology_path.parent, f"{topology.project}-gate-{uuid.uuid4().hex[:6]}",
                   free_port_offset(topology), ephemeral=True, target=target)

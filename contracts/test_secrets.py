@@ -19,15 +19,6 @@ pytestmark = pytest.mark.control
 
 MIN_SUBSTRING = 8  # shorter values are matched only whole (see the module docstring)
 
-# How each runnable target hands a declared secret to a container (harness/targets/compose.py, aws_emulation.py)
-MECHANISM = {
-    "compose": "secrets_as: file → a /run/secrets file read through VAR_FILE (no value in the container's config); "
-               "secrets_as: env → an environment variable (upstream images without a *_FILE variant)",
-    "aws-emulation": "every declared secret → an environment variable injected at start (Lightsail environment, "
-                     "ECS valueFrom)",
-}
-
-
 def secret_values(stack) -> dict[str, str]:
     """Every secret of the stack, short ones included (they are matched whole, see `occurs_in_text`)."""
     return dict(stack.secrets)
@@ -81,14 +72,15 @@ def _with_ingredients(topology, names) -> set[str]:
 
 def allowed_visible(topology, target: str) -> dict[str, set[str]]:
     """Per service, the secrets whose value may appear in its `docker inspect` on `target`, from the topology's
-    declarations (each service's `secrets` and `secrets_as`) and the target's mechanism (MECHANISM) — never from
+    declarations (each service's `secrets` and `secrets_as`) and the host's mechanism (`Host.passes_secret_values`) — never from
     what a running container shows."""
-    if target not in MECHANISM:
-        raise ValueError(f"no known secret mechanism for target {target!r} (known: {', '.join(MECHANISM)})")
+    from harness.targets import host
+
+    mechanism = host(target)()  # TopoError naming the runnable hosts for any other name
     allowed = {}
     for s in topology.services:
         declared = [secret for _var, secret in s.secrets]
-        passes_values = target == "aws-emulation" or s.secrets_as == "env"
+        passes_values = mechanism.passes_secret_values(s)
         allowed[s.name] = _with_ingredients(topology, declared) if passes_values else set()
     return allowed
 

@@ -369,15 +369,20 @@ def _stack(file: Path, project: Optional[str], target: str = "compose", profile:
 
     topology, _ = _load(file)
     try:
-        topology = with_profile(topology, profile)
-    except TopoError as exc:
+        return Stack(with_profile(topology, profile), file.resolve().parent, project or "", target=target)
+    except TopoError as exc:  # an unknown profile, or a target topo cannot run locally
         err.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
-    return Stack(topology, file.resolve().parent, project or "", target=target)
 
 
 ProjectOpt = typer.Option(None, "-p", "--project", help="compose project name (default: the topology's `project`)")
-RunTargetOpt = typer.Option("compose", "--target", help="compose (local development) or aws-emulation (shaped like AWS)")
+def _runnable_help() -> str:
+    from harness.targets import RUNNABLE, TARGETS
+
+    return "; ".join(f"{n}: {TARGETS[n].description}" for n in RUNNABLE)
+
+
+RunTargetOpt = typer.Option("compose", "--target", help=f"the host to run locally ({_runnable_help()})")
 
 
 @app.command()
@@ -427,11 +432,9 @@ def up(
     for e in report.endpoints:
         table.add_row(e.service, e.name, e.url, e.auth)
     out.print(table)
-    if report.deployment:
-        out.print(f"Lightsail deployment: {report.deployment['state']} — {report.deployment['summary']}", markup=False)
-    if report.lightsail:
-        out.print(f"Lightsail power shared through cgroup {report.lightsail['cgroup']}: "
-                  f"{report.lightsail['vcpu']:g} vCPU, {report.lightsail['memory_mib']} MiB", markup=False)
+    for what, facts in report.host.items():  # what the host's own rules reported (e.g. Lightsail sizing, deployment)
+        out.print(f"{facts.get('title', what)}: " + (f"{facts['state']} — " if "state" in facts else "")
+                  + facts.get("summary", ""), markup=False)
     out.print(verdict, markup=False)
     out.print("Stop with `make down` (keeps data) or `make clean` (removes volumes). Logs: `topo logs SERVICE`.")
 
@@ -511,7 +514,8 @@ def chaos_spot(service: str = typer.Argument(..., help="a Fargate service, e.g. 
 def gate(
     file: Path = FileOpt,
     target: str = typer.Option("aws-emulation", "--target",
-                               help="aws-emulation (the AWS shape, default), compose, or endpoints:FILE for a running environment"),
+                               help="a runnable host (aws-emulation, the AWS shape, by default; `topo up --help` lists them) or "
+                                    "endpoints:FILE for a running environment"),
     report_dir: Path = typer.Option(Path("reports"), "--report-dir", help="where JUnit XML and the Markdown/HTML report go"),
     events: int = typer.Option(2000, "--events", help="events per fault contract"),
     select: Optional[str] = typer.Option(None, "-k", help="only contracts matching this pytest expression"),
@@ -632,10 +636,11 @@ def _behavioural_parity(file: Path, a: str, b: str, as_json: bool, events: int, 
     from harness import parity as p
     from harness.render import render as do_render
 
-    runnable = ("compose", "aws-emulation")
+    from harness.targets import RUNNABLE
+
     for name in (a, b):
-        if name not in runnable:
-            err.print(f"behavioural parity runs targets {', '.join(runnable)}; '{name}' is not runnable "
+        if name not in RUNNABLE:
+            err.print(f"behavioural parity runs targets {', '.join(RUNNABLE)}; '{name}' is not runnable "
                       "(use --static to compare renderings)", markup=False)
             return 2
     topology, _ = _load(file)

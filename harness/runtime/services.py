@@ -33,20 +33,10 @@ class Access:
     topology: Topology
     secrets: dict[str, str]
     port_offset: int = 0
-    target: str = "compose"
+    host: object = None  # the running Host (harness.targets.base.Host): which ports the host machine reaches
 
     def published(self, service: Service, port) -> bool:
-        """On aws-emulation a Lightsail container is reachable only through the one public endpoint."""
-        if not port.publish and not self.is_public(service, port):
-            return False
-        placement = service.placement.get("aws")
-        if self.target == "aws-emulation" and placement is not None and placement.kind == "lightsail":
-            return self.is_public(service, port)
-        return True
-
-    def is_public(self, service: Service, port) -> bool:
-        ls = self.topology.aws.lightsail
-        return bool(ls) and ls.public_container == service.name and ls.public_port == port.name
+        return self.host.published(self.topology, service, port) if self.host is not None else bool(port.publish)
 
     def host_port(self, service: Service, port_name: str) -> int | None:
         port = service.port(port_name)

@@ -6,7 +6,6 @@ the `make up` stack on the same machine.
 """
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -22,7 +21,6 @@ from harness.runtime import bootstrap, secrets
 from harness.runtime.docker import Compose, compose_version, docker_available
 from harness.runtime.probes import ProbeTimeout, wait_for
 from harness.runtime.services import Access, Endpoint
-from harness.targets.compose import COMPOSE_FILE, ComposeTarget
 
 Event = Callable[[str, str, str], None]  # (service or phase, state, detail)
 
@@ -58,8 +56,7 @@ class UpReport:
     answered: dict[str, list[str]] = field(default_factory=dict)
     bootstrap: list[str] = field(default_factory=list)
     endpoints: list[Endpoint] = field(default_factory=list)
-    lightsail: dict | None = None
-    deployment: dict | None = None
+    host: dict = field(default_factory=dict)  # what the host's hooks reported (e.g. lightsail sizing, deployment)
 
 
 @dataclass
@@ -69,21 +66,20 @@ class Stack:
     project: str = ""
     port_offset: int = 0
     ephemeral: bool = False
-    target: str = "compose"  # or "aws-emulation"
+    target: str = "compose"  # a runnable host's name (harness.targets.RUNNABLE)
 
     def __post_init__(self) -> None:
-        from harness.targets.aws_emulation import FILE as AWS_EMULATION_FILE
+        from harness.targets import host
 
-        if self.target not in ("compose", "aws-emulation"):
-            raise TopoError(f"cannot run target {self.target!r}; runnable targets: compose, aws-emulation")
-        default_project = self.topology.project + ("-aws" if self.target == "aws-emulation" else "")
-        self.project = self.project or default_project
+        self.host_class = host(self.target)  # TopoError naming the runnable hosts when it is not one
+        self.project = self.project or self.host_class().default_project(self.topology)
         if self.ephemeral or self.topology.profile:
             # its own file: an ephemeral stack shifts ports, a profiled one differs by declared values; neither may
             # overwrite the committed rendering that `topo render --check` holds to topology.yaml
             self.compose_file = self.root / ".topo" / "stacks" / self.project / f"{self.target}.yml"
         else:
-            self.compose_file = self.root / (COMPOSE_FILE if self.target == "compose" else AWS_EMULATION_FILE)
+            self.compose_file = self.root / self.host_class.file
+        self.host = self.host_class.for_stack(self)
         self._secrets: dict[str, str] | None = None
 
     # ---- pieces ----------------------------------------------------------------------------------------------
@@ -100,35 +96,14 @@ class Stack:
 
     @property
     def access(self) -> Access:
-        return Access(self.topology, self.secrets, self.port_offset, self.target)
+        return Access(self.topology, self.secrets, self.port_offset, self.host)
 
     def render(self) -> list[str]:
-        from harness.targets.aws_emulation import AwsEmulationTarget
+        return write([self.host.render(self.topology)], self.root)
 
-        if self.target == "aws-emulation":
-            target = AwsEmulationTarget(self.port_offset, str(self.compose_file.relative_to(self.root)),
-                                        self.project if self.ephemeral else "")
-        elif self.ephemeral or self.topology.profile:
-            rel = os.path.relpath(self.root / ".topo" / "secrets", self.compose_file.parent)
-            target = ComposeTarget(self.port_offset, rel, str(self.compose_file.relative_to(self.root)))
-        else:
-            target = ComposeTarget()
-        return write([target.render(self.topology)], self.root)
-
-    @property
-    def lightsail_cgroup(self) -> str:
-        from harness.targets.aws_emulation import cgroup_parent
-
-        return cgroup_parent(self.project) if self.target == "aws-emulation" and self.topology.aws.lightsail else ""
-
-    def size_lightsail(self) -> dict | None:
-        from harness.aws.limits import LIGHTSAIL_POWERS
-        from harness.runtime import cgroups
-
-        if not self.lightsail_cgroup:
-            return None
-        power = LIGHTSAIL_POWERS[self.topology.aws.lightsail.power]
-        return cgroups.ensure(self.lightsail_cgroup, power.vcpu, power.memory_mib)
+    def session_facts(self) -> dict:
+        """Host-specific figures for a contract session's report (e.g. the Lightsail group's peak memory)."""
+        return self.host.session_facts(self)
 
     def diagnose(self, service: str) -> tuple[str, str]:
         rows = [r for r in self.compose.ps() if r.get("Service") == service]
@@ -147,11 +122,7 @@ class Stack:
         _ = self.secrets
         for path in self.render():
             on_event("render", "wrote", path)
-        sized = self.size_lightsail()
-        if sized:
-            report.lightsail = sized
-            on_event("lightsail", "sized", f"cgroup {sized['cgroup']}: {sized['vcpu']:g} vCPU, {sized['memory_mib']} MiB "
-                                           f"shared by the Lightsail containers (power {self.topology.aws.lightsail.power})")
+        report.host.update(self.host.before_up(self, on_event) or {})
         on_event("compose", "starting", f"docker compose -p {self.project} up -d")
         failure: list[BaseException] = []
 
@@ -205,45 +176,10 @@ class Stack:
         if failure:
             raise failure[0]
         report.seconds["healthy"] = round(time.monotonic() - start, 2)
-        if self.target == "aws-emulation" and self.topology.aws.lightsail:
-            report.deployment = self.lightsail_deployment()
-            on_event("lightsail", report.deployment["state"], report.deployment["summary"])
-            if report.deployment["state"] != "ACTIVE":
-                raise TopoError(f"the Lightsail deployment is FAILED: {report.deployment['summary']}\n"
-                                f"  hint: `topo logs {self.topology.aws.lightsail.public_container} --target aws-emulation`")
+        report.host.update(self.host.after_healthy(self, on_event) or {})
         report.endpoints = [e for s in self.topology.services for e in access.endpoints(s)]
         report.seconds["total"] = round(time.monotonic() - start, 2)
         return report
-
-    def lightsail_deployment(self) -> dict:
-        """Apply Lightsail's health-check rule to the public endpoint (path, interval, timeout, thresholds,
-        success codes) and report the deployment ACTIVE or FAILED, as Lightsail would."""
-        import requests
-
-        ls = self.topology.aws.lightsail
-        hc = ls.health_check
-        public = self.topology.service(ls.public_container)
-        url = f"http://127.0.0.1:{self.access.host_port(public, ls.public_port)}{hc.path}"
-        ranges = [tuple(int(x) for x in part.split("-")) if "-" in part else (int(part), int(part))
-                  for part in hc.success_codes.split(",")]
-        checks: list[str] = []
-        ok = bad = 0
-        while True:
-            try:
-                code = requests.get(url, timeout=hc.timeout_seconds).status_code
-                good = any(lo <= code <= hi for lo, hi in ranges)
-                checks.append(f"{code}")
-            except requests.RequestException as exc:
-                good = False
-                checks.append(type(exc).__name__)
-            ok, bad = (ok + 1, 0) if good else (0, bad + 1)
-            if ok >= hc.healthy_threshold or bad >= hc.unhealthy_threshold:
-                state = "ACTIVE" if ok >= hc.healthy_threshold else "FAILED"
-                return {"state": state, "url": url, "checks": checks,
-                        "summary": f"GET {hc.path} every {hc.interval_seconds} s: {', '.join(checks)} "
-                                   f"(healthy after {hc.healthy_threshold}, unhealthy after {hc.unhealthy_threshold}, "
-                                   f"codes {hc.success_codes})"}
-            time.sleep(hc.interval_seconds)  # Lightsail's own check interval, part of the rule being emulated
 
     # ---- control (fault contracts, chaos) ---------------------------------------------------------------------
 
@@ -295,10 +231,7 @@ class Stack:
             self.render()
         args = ["down", "--remove-orphans", "--timeout", "20"] + (["--volumes"] if volumes else [])
         self.compose(*args, hint="is the Docker engine running? `topo doctor`")
-        if self.lightsail_cgroup:
-            from harness.runtime import cgroups
-
-            cgroups.remove(self.lightsail_cgroup)
+        self.host.after_down(self)
         if volumes and not self.ephemeral:
             secrets.remove(self.root)
 

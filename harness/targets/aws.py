@@ -19,7 +19,7 @@ from botocore.validate import ParamValidator
 
 from harness.aws import limits
 from harness.model import Service, Topology, resolve
-from harness.targets.base import Rendering, Target, header, to_json, upstream_http_check
+from harness.targets.base import UNREPRESENTABLE, Rendering, Target, View, header, to_json, upstream_http_check
 
 DEPLOY_DIR = "deploy/aws"
 
@@ -69,6 +69,7 @@ def fargate_size(service: Service) -> tuple[int, int, bool]:
 class AwsTarget(Target):
     name = "aws"
     description = "static AWS inputs: Lightsail deployment, ECS task definitions, RDS instance (deploy/aws/)"
+    placement_key = "aws"
 
     def render(self, topology: Topology) -> Rendering:
         out = Rendering(self.name)
@@ -90,6 +91,32 @@ class AwsTarget(Target):
         out.files[f"{DEPLOY_DIR}/GENERATED.txt"] = header("aws") + (
             "# JSON cannot carry comments, so this file is the header of every file listed below.\n"
             + "".join(f"{path}\n" for path in sorted(out.files)))
+        return out
+
+    def views(self, r: Rendering, t: Topology) -> dict[str, View]:
+        out: dict[str, View] = {}
+        for name, c in r.data.get("lightsail", {}).get("containers", {}).items():
+            env = dict(c.get("environment", {}))
+            secret_vars = {k for k, v in env.items() if str(v).startswith("{{secret:")}
+            for k in secret_vars:
+                env.pop(k)
+            out[name] = View(image=c["image"], env=env, command=list(c.get("command", [])), secrets=secret_vars,
+                             ports={int(p) for p in c.get("ports", {})}, hardening=UNREPRESENTABLE, resources=UNREPRESENTABLE)
+        for name, task in r.data.get("ecs", {}).items():
+            c = task["containerDefinitions"][0]
+            hard = (c.get("user", ""), bool(c.get("readonlyRootFilesystem")),
+                    tuple(c.get("linuxParameters", {}).get("capabilities", {}).get("drop", [])))
+            out[name] = View(image=c["image"], command=list(c.get("command", [])),
+                             env={e["name"]: e["value"] for e in c.get("environment", [])},
+                             secrets={s["name"] for s in c.get("secrets", [])},
+                             ports={p["containerPort"] for p in c.get("portMappings", [])}, hardening=hard,
+                             resources=(int(task["cpu"]) / 1024, int(task["memory"])))
+        if "rds" in r.data:
+            rds = r.data["rds"]
+            for s in t.group("rds"):
+                out[s.name] = View(managed=f"RDS {rds['Engine']} {rds['EngineVersion']} ({rds['DBInstanceClass']})")
+        for s in t.group("external"):
+            out[s.name] = View(managed=f"outside AWS at {s.placement['aws'].host}")
         return out
 
     def _check(self, topology: Topology, out: Rendering, key: str, service: str, operation: str, params: dict) -> None:

@@ -20,8 +20,9 @@ import yaml
 
 from harness.model import Topology, resolve
 from harness.targets.aws import fargate_size, host_for
-from harness.targets.base import APP_UID, Rendering, Target, header
-from harness.targets.compose import _escape, depends_on, hardening, healthcheck, secret_env_var
+from harness.errors import TopoError
+from harness.targets.base import APP_UID, UNREPRESENTABLE, Host, Rendering, View, header
+from harness.targets.compose import _escape, compose_views, depends_on, hardening, healthcheck, secret_env_var
 
 FILE = "compose/aws-emulation.yml"
 # what the Lightsail pod's holder container runs (it only owns the pod's network namespace, like a pause
@@ -38,19 +39,105 @@ def cgroup_parent(project: str) -> str:
     return f"/topo-{project}-lightsail"
 
 
-class AwsEmulationTarget(Target):
+class AwsEmulationTarget(Host):
     name = "aws-emulation"
     description = "compose file shaped like Lightsail + Fargate + RDS, with the same images (compose/aws-emulation.yml)"
+    placement_key = "aws"
+    file = FILE
+    project_suffix = "-aws"
 
-    def __init__(self, port_offset: int = 0, path: str = FILE, project: str = ""):
-        self.port_offset, self.path, self.project = port_offset, path, project
+    secret_mechanism = "every declared secret → an environment variable injected at start (Lightsail environment, ECS valueFrom)"
 
-    def host_port(self, port) -> int:
-        return port.port + self.port_offset
+    # ---- run policy --------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def is_public(t: Topology, service, port) -> bool:
+        ls = t.aws.lightsail
+        return bool(ls) and ls.public_container == service.name and ls.public_port == port.name
+
+    def published(self, t: Topology, service, port) -> bool:
+        """A Lightsail container is reachable only through the service's one public endpoint."""
+        if not port.publish and not self.is_public(t, service, port):
+            return False
+        placement = service.placement.get("aws")
+        if placement is not None and placement.kind == "lightsail":
+            return self.is_public(t, service, port)
+        return True
+
+    def lightsail_cgroup(self, stack) -> str:
+        return cgroup_parent(stack.project) if stack.topology.aws.lightsail else ""
+
+    def before_up(self, stack, on_event) -> dict | None:
+        """Size the Lightsail group's parent cgroup to the power's vCPU and memory."""
+        from harness.aws.limits import LIGHTSAIL_POWERS
+        from harness.runtime import cgroups
+
+        if not self.lightsail_cgroup(stack):
+            return None
+        ls = stack.topology.aws.lightsail
+        power = LIGHTSAIL_POWERS[ls.power]
+        sized = cgroups.ensure(self.lightsail_cgroup(stack), power.vcpu, power.memory_mib)
+        on_event("lightsail", "sized", f"cgroup {sized['cgroup']}: {sized['vcpu']:g} vCPU, {sized['memory_mib']} MiB "
+                                       f"shared by the Lightsail containers (power {ls.power})")
+        return {"lightsail": {**sized, "title": "Lightsail power",
+                              "summary": f"shared through cgroup {sized['cgroup']}: {sized['vcpu']:g} vCPU, "
+                                         f"{sized['memory_mib']} MiB"}}
+
+    def after_healthy(self, stack, on_event) -> dict | None:
+        """Lightsail's deploy-time health check on the public endpoint: the deployment is ACTIVE or FAILED."""
+        ls = stack.topology.aws.lightsail
+        if not ls:
+            return None
+        deployment = lightsail_deployment(stack)
+        on_event("lightsail", deployment["state"], deployment["summary"])
+        if deployment["state"] != "ACTIVE":
+            raise TopoError(f"the Lightsail deployment is FAILED: {deployment['summary']}\n"
+                            f"  hint: `topo logs {ls.public_container} --target aws-emulation`")
+        return {"deployment": {**deployment, "title": "Lightsail deployment"}}
+
+    def after_down(self, stack) -> None:
+        from harness.runtime import cgroups
+
+        if self.lightsail_cgroup(stack):
+            cgroups.remove(self.lightsail_cgroup(stack))
+
+    def session_facts(self, stack) -> dict:
+        """The Lightsail group's peak memory against its power (the cgroup shared by the pod's containers)."""
+        from harness.aws.limits import LIGHTSAIL_POWERS
+        from harness.runtime import cgroups
+
+        if not self.lightsail_cgroup(stack):
+            return {}
+        power = LIGHTSAIL_POWERS[stack.topology.aws.lightsail.power]
+        peak = cgroups.peak_memory_mib(self.lightsail_cgroup(stack))
+        return {"lightsail_power": power.name, "lightsail_power_mib": power.memory_mib,
+                "lightsail_peak_mib": round(peak, 1) if peak is not None else None,
+                "lightsail_peak_ratio": round(peak / power.memory_mib, 3) if peak is not None else None}
+
+    def views(self, r: Rendering, t: Topology) -> dict[str, View]:
+        out = compose_views(r)
+        services = r.data["compose"]["services"]
+        for s in t.services:
+            spec, view = services.get(s.name, {}), out.get(s.name)
+            if view is None:
+                continue
+            kind = s.placement["aws"].kind if "aws" in s.placement else ""
+            if kind == "lightsail":
+                view.resources = UNREPRESENTABLE  # the group shares the power's cgroup; no per-container size
+                view.ports = {p.port for p in s.ports}  # reachable on localhost inside the pod
+            elif "cpus" in spec:
+                view.resources = (float(spec["cpus"]), int(str(spec["mem_limit"]).rstrip("m")))
+            if kind in ("fargate", "rds", "external"):
+                view.ports = {p.port for p in s.ports}
+            if kind in ("rds", "external"):
+                view.resources = UNREPRESENTABLE  # sized by the RDS instance class / outside AWS
+        return out
+
+    # ---- rendering -----------------------------------------------------------------------------------------------
 
     def render(self, t: Topology) -> Rendering:
         out = Rendering(self.name)
-        project = self.project or f"{t.project}-aws"
+        project = self.project or self.default_project(t)
         ls = t.aws.lightsail
         group = t.group("lightsail")
         services: dict[str, dict] = {}
@@ -140,3 +227,36 @@ class AwsEmulationTarget(Target):
         out.files[self.path] = text
         out.data["compose"] = doc
         return out
+
+
+def lightsail_deployment(stack) -> dict:
+    """Apply Lightsail's health-check rule to the public endpoint (path, interval, timeout, thresholds, success
+    codes) and report the deployment ACTIVE or FAILED, as Lightsail would."""
+    import time
+
+    import requests
+
+    ls = stack.topology.aws.lightsail
+    hc = ls.health_check
+    public = stack.topology.service(ls.public_container)
+    url = f"http://127.0.0.1:{stack.access.host_port(public, ls.public_port)}{hc.path}"
+    ranges = [tuple(int(x) for x in part.split("-")) if "-" in part else (int(part), int(part))
+              for part in hc.success_codes.split(",")]
+    checks: list[str] = []
+    ok = bad = 0
+    while True:
+        try:
+            code = requests.get(url, timeout=hc.timeout_seconds).status_code
+            good = any(lo <= code <= hi for lo, hi in ranges)
+            checks.append(f"{code}")
+        except requests.RequestException as exc:
+            good = False
+            checks.append(type(exc).__name__)
+        ok, bad = (ok + 1, 0) if good else (0, bad + 1)
+        if ok >= hc.healthy_threshold or bad >= hc.unhealthy_threshold:
+            state = "ACTIVE" if ok >= hc.healthy_threshold else "FAILED"
+            return {"state": state, "url": url, "checks": checks,
+                    "summary": f"GET {hc.path} every {hc.interval_seconds} s: {', '.join(checks)} "
+                               f"(healthy after {hc.healthy_threshold}, unhealthy after {hc.unhealthy_threshold}, "
+                               f"codes {hc.success_codes})"}
+        time.sleep(hc.interval_seconds)  # Lightsail's own check interval, part of the rule being emulated

@@ -26,12 +26,108 @@ class Rendering:
     data: dict = field(default_factory=dict)
 
 
+UNREPRESENTABLE = object()  # in a parity View: the target cannot express this field at all
+
+
+@dataclass
+class View:
+    """What one target's rendering says about one service, read back from its artifacts (for `topo parity`)."""
+
+    present: bool = True
+    managed: str = ""  # e.g. "RDS postgres 16.4" or "external: firebase.deml.internal"
+    image: str = ""
+    env: dict = field(default_factory=dict)
+    command: list = field(default_factory=list)
+    secrets: set = field(default_factory=set)
+    ports: set = field(default_factory=set)
+    hardening: object = None  # tuple or UNREPRESENTABLE
+    resources: object = None  # (vcpu, MiB) or UNREPRESENTABLE
+
+
 class Target:
+    """A host's renderer: the model in, files and what it cannot represent out, and a neutral view of those files.
+
+    A host is one module: its Target subclass (this), registered once in harness/targets/__init__.py. A host
+    that topo can also run locally with the same images subclasses `Host` below. Nothing outside the module and
+    the registry compares target names; ARCHITECTURE.md lists the steps to add one.
+    """
+
     name = ""
     description = ""
+    runnable = False  # True for a Host: `topo up/gate/parity --target NAME` can run it locally
+    placement_key: str | None = None  # services opt in with `placement: {KEY: ...}`; None: every service runs here
 
     def render(self, topology: Topology) -> Rendering:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def views(self, rendering: Rendering, topology: Topology) -> dict[str, View]:
+        """One View per service, read back from this target's rendering (static parity)."""
+        raise NotImplementedError(f"no parity view for target {self.name}")
+
+
+class Host(Target):
+    """A target topo runs locally with the same images: a compose-file rendering plus its run policy.
+
+    `Stack` (harness/runtime/stack.py) delegates every target-specific decision here: the default project name,
+    where an ephemeral or profiled stack's file goes, which ports the host machine reaches, what to do before
+    `up` (e.g. size a cgroup), after every service is healthy (e.g. a host's deploy-time health gate), after
+    `down`, and which host-specific figures a contract session reports.
+    """
+
+    runnable = True
+    file = ""  # the committed rendering, e.g. compose/docker-compose.yml
+    project_suffix = ""  # default compose project name = topology.project + this
+
+    def __init__(self, port_offset: int = 0, path: str = "", project: str = "", secrets_dir: str = ""):
+        self.port_offset = port_offset
+        self.path = path or self.file
+        self.project = project
+        self.secrets_dir = secrets_dir
+
+    @classmethod
+    def for_stack(cls, stack) -> "Host":
+        """The renderer for one running stack: its shifted ports, its own file and project when ephemeral."""
+        import os
+
+        if not (stack.ephemeral or stack.topology.profile):
+            return cls()
+        rel = os.path.relpath(stack.root / ".topo" / "secrets", stack.compose_file.parent)
+        return cls(stack.port_offset, str(stack.compose_file.relative_to(stack.root)),
+                   stack.project if stack.ephemeral else "", rel)
+
+    def default_project(self, topology: Topology) -> str:
+        return topology.project + self.project_suffix
+
+    def host_port(self, port) -> int:
+        return port.port + self.port_offset
+
+    # ---- run policy (each a no-op unless the host needs it) ----------------------------------------------------
+
+    def published(self, topology: Topology, service, port) -> bool:
+        """Whether the host machine reaches this port (on 127.0.0.1, shifted by the stack's offset)."""
+        return bool(port.publish)
+
+    secret_mechanism = ""  # how the host hands a declared secret to a container, in a sentence
+
+    def passes_secret_values(self, service) -> bool:
+        """Whether the host hands this service's secrets over as values in its container config (environment),
+        so `docker inspect` may show them — only for the secrets the service declares (least privilege)."""
+        return True
+
+    def before_up(self, stack, on_event) -> dict | None:
+        """Runs after rendering, before `docker compose up`; returns facts for the up report."""
+        return None
+
+    def after_healthy(self, stack, on_event) -> dict | None:
+        """Runs once every service answers its probe; raise TopoError to fail the bring-up as the host would."""
+        return None
+
+    def after_down(self, stack) -> None:
+        """Removes what `before_up` made outside compose."""
+
+    def session_facts(self, stack) -> dict:
+        """Host-specific figures a contract session adds to its report (e.g. a shared cgroup's peak memory)."""
+        return {}
 
 
 def to_json(data) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import yaml
 
 from harness.model import Service, Topology, resolve
-from harness.targets.base import APP_UID, Rendering, Target, header, upstream_http_check
+from harness.targets.base import APP_UID, Host, Rendering, View, header, upstream_http_check
 
 COMPOSE_FILE = "compose/docker-compose.yml"
 SECRETS_DIR = "../.topo/secrets"  # relative to compose/, git-ignored; created by `topo up`
@@ -62,16 +62,23 @@ def depends_on(topology: Topology, service: Service) -> dict:
             for d in service.depends_on}
 
 
-class ComposeTarget(Target):
+class ComposeTarget(Host):
     name = "compose"
     description = "docker compose file for local development (compose/docker-compose.yml)"
+    file = COMPOSE_FILE
 
-    def __init__(self, port_offset: int = 0, secrets_dir: str = SECRETS_DIR, path: str = COMPOSE_FILE):
+    def __init__(self, port_offset: int = 0, path: str = "", project: str = "", secrets_dir: str = ""):
         # an ephemeral stack (tests) shifts every published port so it never collides with `make up`'s stack
-        self.port_offset, self.secrets_dir, self.path = port_offset, secrets_dir, path
+        super().__init__(port_offset, path, project, secrets_dir or SECRETS_DIR)
 
-    def host_port(self, port) -> int:
-        return port.port + self.port_offset
+    secret_mechanism = ("secrets_as: file → a /run/secrets file read through VAR_FILE (no value in the container's "
+                        "config); secrets_as: env → an environment variable (upstream images without a *_FILE variant)")
+
+    def passes_secret_values(self, service: Service) -> bool:
+        return service.secrets_as == "env"
+
+    def views(self, rendering: Rendering, topology: Topology) -> dict[str, View]:
+        return compose_views(rendering)
 
     def render(self, topology: Topology) -> Rendering:
         out = Rendering(self.name)
@@ -135,3 +142,22 @@ class ComposeTarget(Target):
         out.files[self.path] = text
         out.data["compose"] = doc
         return out
+
+
+def compose_views(r: Rendering) -> dict[str, View]:
+    """Read a compose rendering back into one neutral View per service (also used by aws-emulation)."""
+    out = {}
+    for name, spec in r.data["compose"]["services"].items():
+        env = {k.removesuffix("_FILE"): v for k, v in spec.get("environment", {}).items()}
+        secret_vars = {k.removesuffix("_FILE") for k in spec.get("environment", {}) if k.endswith("_FILE")}
+        secret_vars |= {k for k, v in spec.get("environment", {}).items() if str(v).startswith("${TOPO_SECRET_")}
+        for k in secret_vars:
+            env.pop(k, None)
+        ports = {int(p.rsplit(":", 1)[1].split("/")[0]) for p in spec.get("ports", [])} | {int(p) for p in spec.get("expose", [])}
+        hard = (spec.get("user", ""), bool(spec.get("read_only")), tuple(spec.get("cap_drop", [])))
+        res = spec.get("deploy", {}).get("resources", {}).get("reservations")
+        out[name] = View(image=spec["image"], env={k: str(v).replace("$$", "$") for k, v in env.items()},
+                         command=[str(c).replace("$$", "$") for c in spec.get("command", [])],
+                         secrets=secret_vars, ports=ports, hardening=hard,
+                         resources=(float(res["cpus"]), int(res["memory"].rstrip("M"))) if res else None)
+    return out
