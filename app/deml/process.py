@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
@@ -52,7 +53,7 @@ Route = Callable[[BaseHTTPRequestHandler, dict], tuple[int, object, str] | None]
 
 def serve(port: int, routes: Callable[[str, str, BaseHTTPRequestHandler], tuple[int, object, str] | None],
           lifecycle: Lifecycle) -> ThreadingHTTPServer:
-    """Serve routes(method, path, handler) → (status, body, content type) on 0.0.0.0:port in a thread."""
+    """Serve routes(method, path, handler) → (status, body, content type) on [::]:port (IPv4 too) in a thread."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -88,10 +89,30 @@ def serve(port: int, routes: Callable[[str, str, BaseHTTPRequestHandler], tuple[
         def body_json(self):
             return json.loads(self.raw_body) if self.raw_body else {}
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = _listen(port, Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=f"http:{port}", daemon=True).start()
     return server
+
+
+class _DualStackServer(ThreadingHTTPServer):
+    """Listens on `::` with IPV6_V6ONLY off: IPv6 and IPv4 clients both reach it. A private network that
+    resolves service names to IPv6 only (Railway environments created before 2025-10-16) refuses a server bound
+    to 0.0.0.0; Railway's docs ask apps to listen on `::`."""
+
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+def _listen(port: int, handler) -> ThreadingHTTPServer:
+    try:
+        return _DualStackServer(("::", port), handler)
+    except OSError as exc:  # a kernel without IPv6: IPv4 only
+        log.warning("cannot listen on [::]:%d (%s); listening on 0.0.0.0:%d (IPv4 only)", port, exc, port)
+        return ThreadingHTTPServer(("0.0.0.0", port), handler)
 
 
 def health_routes(lifecycle: Lifecycle, extra: Route | None = None):

@@ -119,3 +119,41 @@ def test_cli_non_numeric_port_is_a_usage_error(capsys, monkeypatch):
         cli.main(["backend", "--port", "abc"])
     assert exc.value.code == 2
     assert capsys.readouterr().err.startswith("usage: deml ")
+
+
+@pytest.mark.parametrize("argv, env, expected", [
+    (["backend", "--port", "8000"], {"PORT": "9000"}, 8000),  # --port wins
+    (["backend"], {"PORT": "9000"}, 9000),  # Railway / Cloud Run inject PORT
+    (["backend"], {}, 8080),
+])
+def test_cli_port_from_argument_then_PORT_then_8080(argv, env, expected, monkeypatch):
+    seen = {}
+    monkeypatch.delenv("PORT", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr("deml.config.load", lambda role: {})
+    monkeypatch.setattr("deml.process.setup_logging", lambda: None)
+    monkeypatch.setattr("deml.process.Lifecycle.install_signals", lambda self: None)
+    monkeypatch.setattr("deml.roles.backend.run", lambda cfg, life, port: seen.setdefault("port", port))
+    cli.main(argv)
+    assert seen["port"] == expected
+
+
+def test_http_server_answers_on_ipv4_and_ipv6():
+    """Railway's legacy private network resolves names to IPv6 only: a server on 0.0.0.0 would be refused there."""
+    import socket
+    import urllib.request
+
+    from deml import process
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = process.serve(port, lambda method, path, h: (200, "ok", "text/plain"), Lifecycle("test"))
+    try:
+        assert server.socket.family == socket.AF_INET6
+        for url in (f"http://127.0.0.1:{port}/", f"http://[::1]:{port}/"):
+            assert urllib.request.urlopen(url, timeout=3).read() == b"ok", url
+    finally:
+        server.shutdown()
+        server.server_close()
