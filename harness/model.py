@@ -113,7 +113,7 @@ class Service:
     resources: Resources | None
     healthcheck: Healthcheck | None
     depends_on: tuple[str, ...]
-    placement: Mapping[str, Placement]
+    placement: Mapping[str, Placement | RailwayPlacement]  # "railway" holds a RailwayPlacement
     key: str
     tmpfs: tuple[str, ...] = ()
 
@@ -208,6 +208,33 @@ class Aws:
 
 
 @dataclass(frozen=True)
+class RailwayPlacement:
+    """How one service runs on Railway (`placement.railway`, all optional). Read by harness/targets/railway.py;
+    the rules it must satisfy are harness/railway/limits.py."""
+    key: str
+    replicas: int = 1
+    region: str = ""  # with replicas: {region: count}; '' = the project's default region
+    public: Mapping[str, str] = field(default_factory=dict)  # port name -> http (generated domain) | tcp (TCP proxy)
+    cron: str = ""  # 5-field crontab, UTC; the service runs to completion on each tick
+    restart: str = "on-failure"  # on-failure | always | never (Railway's default: on-failure, 10 retries)
+    restart_max_retries: int = 10
+    draining_seconds: int | None = None  # SIGTERM → SIGKILL; None: Railway's default (0 s)
+    healthcheck_timeout_seconds: int = 300  # Railway's default
+    given: tuple[str, ...] = ()  # the keys written in topology.yaml
+
+
+@dataclass(frozen=True)
+class Railway:
+    """The Railway project a topology deploys to (`railway:`, optional)."""
+    plan: str = "hobby"  # free | trial | hobby | pro | enterprise: the per-service caps of harness/railway/limits.py
+    project: str = ""  # Railway project name; '' = topology.project
+    environment: str = "production"
+    private_network: str = "dual-stack"  # ipv6-only for environments created before 2025-10-16
+    key: str = "railway"
+    declared: bool = False  # False: no `railway:` block, these are defaults
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named variation of the stack (topology.yaml `profiles`): extra environment per service and the
     healthcheck interval — data applied by `with_profile`, never a code path of its own."""
@@ -235,6 +262,7 @@ class Topology:
     marks: Mapping[str, tuple[int, int]] = field(repr=False, compare=False, default_factory=dict)
     profiles: Mapping[str, Profile] = field(default_factory=dict)
     profile: str = ""  # the profile applied (with_profile), '' for the topology as written
+    railway: Railway = field(default_factory=Railway)
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)

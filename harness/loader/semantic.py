@@ -12,8 +12,8 @@ from harness.loader.schema import did_you_mean
 from harness.loader.yamlmarks import Mark
 from harness import fidelity
 from harness.model import (
-    Aws, HealthCheckRule, Healthcheck, Image, KafkaAcl, KafkaUser, Lightsail, Placement, Port, Profile, Resources,
-    Secret, Service,
+    Aws, HealthCheckRule, Healthcheck, Image, KafkaAcl, KafkaUser, Lightsail, Placement, Port, Profile, Railway,
+    RailwayPlacement, Resources, Secret, Service,
     Tenant, Topic, Topology, Volume, freeze, parse_size, references, size_hint, unclosed_references,
 )
 
@@ -68,6 +68,9 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
         placement = {}
         for target, p in spec.get("placement", {}).items():
             pkey = f"{key}.placement.{target}"
+            if target == "railway":
+                placement[target] = _railway_placement(p, pkey)
+                continue
             if isinstance(p, str):
                 p = {"kind": p}
             placement[target] = Placement(
@@ -128,6 +131,7 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
         file=file,
         bootstrap=freeze({k: tuple(v) for k, v in data.get("bootstrap", {}).items()}),
         marks=freeze(flat_marks),
+        railway=_railway(data),
         profiles=freeze({n: Profile(n, (p or {}).get("description", ""),
                                     freeze({svc: tuple((k, _text(v)) for k, v in (env or {}).items())
                                             for svc, env in (p or {}).get("env", {}).items()}),
@@ -135,6 +139,25 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
                          for n, p in data.get("profiles", {}).items()}),
     )
     return topology, problems
+
+
+def _railway_placement(p: dict, key: str) -> RailwayPlacement:
+    d = RailwayPlacement(key)
+    return RailwayPlacement(
+        key=key, replicas=p.get("replicas", d.replicas), region=p.get("region", ""),
+        public=freeze(p.get("public", {})), cron=p.get("cron", ""), restart=p.get("restart", d.restart),
+        restart_max_retries=p.get("restart_max_retries", d.restart_max_retries),
+        draining_seconds=p.get("draining_seconds"),
+        healthcheck_timeout_seconds=p.get("healthcheck_timeout_seconds", d.healthcheck_timeout_seconds), given=tuple(p))
+
+
+def _railway(data: dict) -> Railway:
+    if "railway" not in data:
+        return Railway()
+    r, d = data["railway"] or {}, Railway()
+    return Railway(plan=r.get("plan", d.plan), project=r.get("project", data["project"]),
+                   environment=r.get("environment", d.environment),
+                   private_network=r.get("private_network", d.private_network), declared=True)
 
 
 def _text(value) -> str:
@@ -156,6 +179,7 @@ def check(t: Topology) -> list[Problem]:
     out += _check_lightsail(t)
     out += _check_rds(t)
     out += _check_profiles(t)
+    out += _check_railway_public(t)
     out += fidelity.check(t)  # what the upstream images need (harness/fidelity.py)
     return out
 
@@ -240,6 +264,20 @@ def _check_references(t: Topology) -> list[Problem]:
             elif ref == sec.name:
                 out.append(t.problem(f"{sec.key}.template", f"the template of '{sec.name}' uses itself",
                                      "build it from {random} or from other secrets"))
+    return out
+
+
+def _check_railway_public(t: Topology) -> list[Problem]:
+    """`placement.railway.public` names ports of its own service (the plan's limits are checked at render time,
+    harness/railway/limits.py, so a topology never deployed to Railway is not held to them)."""
+    out = []
+    for s in t.services:
+        p = s.placement.get("railway")
+        for name in (p.public if p is not None else {}):
+            if s.port(name) is None:
+                out.append(t.problem(f"{p.key}.public.{name}", f"no port named '{name}' on this service",
+                                     did_you_mean(name, [x.name for x in s.ports])
+                                     or f"its ports are: {', '.join(x.name for x in s.ports) or 'none'}"))
     return out
 
 
