@@ -43,7 +43,7 @@ check: venv
 unit: venv
 	$(PY) -m pytest -m "not docker" $(PYTEST_ARGS)
 
-test: venv provision images check rules-deps
+test: venv provision images check rules-deps railway-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(TOPO) gate --events $(GATE_EVENTS)
 
@@ -55,6 +55,16 @@ rules-deps: $(RULES_DIR)/node_modules/.package-lock.json
 
 $(RULES_DIR)/node_modules/.package-lock.json: $(RULES_DIR)/package.json $(RULES_DIR)/package-lock.json
 	npm ci --prefix $(RULES_DIR) --no-audit --no-fund
+	touch $@
+
+# Node dependencies of the Railway IaC check (tests/railway-iac: Railway's SDK `railway` and TypeScript, which
+# type-check and evaluate deploy/railway/.railway/railway.ts in tests/test_railway_render.py), from the lock file.
+IAC_DIR := tests/railway-iac
+.PHONY: railway-deps
+railway-deps: $(IAC_DIR)/node_modules/.package-lock.json
+
+$(IAC_DIR)/node_modules/.package-lock.json: $(IAC_DIR)/package.json $(IAC_DIR)/package-lock.json
+	npm ci --prefix $(IAC_DIR) --no-audit --no-fund
 	touch $@
 
 gate: venv provision images

@@ -13,7 +13,9 @@ How the topology maps (sources in harness/railway/limits.py; facts in docs/resea
 - image → `source: image(ref)`; command → `start` (it replaces the image's ENTRYPOINT: a note says so).
 - `${svc.host}` → `<svc>.railway.internal` (no port mapping: `${svc.port.X}` is the container port). A value that
   is exactly one host becomes the SDK reference `svc.env.RAILWAY_PRIVATE_DOMAIN` (`${{svc.RAILWAY_PRIVATE_DOMAIN}}`).
-- each secret → the shared variable named after it, referenced as `ctx.shared.NAME` (`${{shared.NAME}}`); the
+- each secret → the shared variable named after it, referenced as `ctx.shared.NAME` (`${{shared.NAME}}`), with `ctx`
+  made by the SDK's createRailwayContext: the CLI calls the program with `{}` (src/iac/eval.rs:172), in which
+  `shared` is undefined — the documented `ctx.shared` alone would throw there. The
   rendering names it and never holds a value: the operator creates it, sealed, once per environment. A secret
   built from others (`template`) is the same text with references in place of the others.
 - volume → `volume(name, {sizeMB})` mounted at its path; replicas, region, healthcheck path/timeout; restart policy,
@@ -253,9 +255,12 @@ class RailwayTarget(Target):
         volumes = {n: d["volume"] for n, d in services.items() if d["volume"]}
         lines = [header("railway", "//").rstrip("\n"),
                  "// Railway Infrastructure as Code (railwayapp/docs content/docs/infrastructure-as-code.md). Secrets are",
-                 "// named, never valued: each ctx.shared.NAME is a sealed shared variable created once per environment.",
-                 'import { defineRailway, image, project, service, volume } from "railway/iac";', "",
-                 "export default defineRailway((ctx) => {"]
+                 "// named, never valued: each shared.NAME is a sealed shared variable created once per environment.",
+                 'import { createRailwayContext, defineRailway, image, project, service, volume } from "railway/iac";',
+                 "",
+                 "export default defineRailway((input) => {",
+                 "  // The Railway CLI calls this with {} (railwayapp/cli src/iac/eval.rs:172): ctx.shared comes from the SDK.",
+                 "  const ctx = createRailwayContext(input);"]
         for n, v in volumes.items():
             cfg = f", {{ sizeMB: {v['size_mb']} }}" if v["size_mb"] is not None else ""
             lines.append(f"  const {ident(v['name'])} = volume({ts(v['name'])}{cfg});")
