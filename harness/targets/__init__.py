@@ -11,8 +11,9 @@ from harness.targets.aws import AwsTarget
 from harness.targets.aws_emulation import AwsEmulationTarget
 from harness.targets.base import UNREPRESENTABLE, Host, Rendering, Target, View
 from harness.targets.compose import ComposeTarget
+from harness.targets.railway_emulation import RailwayEmulationTarget
 
-TARGETS: dict[str, type[Target]] = {t.name: t for t in (ComposeTarget, AwsTarget, AwsEmulationTarget)}
+TARGETS: dict[str, type[Target]] = {t.name: t for t in (ComposeTarget, AwsTarget, AwsEmulationTarget, RailwayEmulationTarget)}
 RUNNABLE: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.runnable)
 
 
@@ -26,4 +27,4 @@ def host(name: str) -> type[Host]:
 
 
 __all__ = ["TARGETS", "RUNNABLE", "host", "Host", "Rendering", "Target", "View", "UNREPRESENTABLE",
-           "ComposeTarget", "AwsTarget", "AwsEmulationTarget"]
+           "ComposeTarget", "AwsTarget", "AwsEmulationTarget", "RailwayEmulationTarget"]
