@@ -72,6 +72,9 @@ def contract_env(pytestconfig, contract_target):
     pytestconfig._topo_timings = {"bring_up_s": round(time.monotonic() - t0, 1),  # type: ignore[attr-defined]
                                   "profile": profile or None}
     pytestconfig._topo_stack = stack  # type: ignore[attr-defined]
+    from harness.runtime.usage import UsageSampler  # measured CPU/memory → usage.json (`topo cost --compare`)
+
+    sampler = UsageSampler(stack.project if stack is not None else "").start()
     if stack is not None:
         from harness.runtime.images import standin_verdict
 
@@ -84,6 +87,8 @@ def contract_env(pytestconfig, contract_target):
         yield stack, endpoints
     finally:
         pytestconfig._topo_timings["contracts_s"] = round(time.monotonic() - started, 1)
+        pytestconfig._topo_usage = sampler.stop(  # type: ignore[attr-defined] — never raises
+            load="the contract suite (topo gate)", target=contract_target, events_pushed=None)
         if stack is not None:
             pytestconfig._topo_timings.update(stack.session_facts())  # e.g. the Lightsail group's peak memory
         t1 = time.monotonic()
@@ -227,6 +232,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
                        **({"phases": phases[n]} if n in phases else {})}
                       for a, n, p, v, d, e in rows],
         "broken_variants": {"record": str(record), "rows": variant_rows}}, indent=2) + "\n")
+    if getattr(session.config, "_topo_usage", None):  # harness/runtime/usage.py: what the services used
+        (out / "usage.json").write_text(json.dumps(session.config._topo_usage, indent=2) + "\n")
     cells = "".join(
         f"<tr class='{v.lower()}'><td>{html.escape(a)}</td><td><code>{html.escape(n)}</code></td><td>{html.escape(p)}</td>"
         f"<td>{v}</td><td>{d:.1f}</td><td><pre>{html.escape(e)}</pre></td></tr>" for a, n, p, v, d, e in rows)
