@@ -84,6 +84,8 @@ def test_what_railway_cannot_represent_is_said():
     assert "replaces the image's ENTRYPOINT" in notes[("services.redpanda", "warning")]
     assert "reserves nothing" in notes[("services.clickhouse", "notice")]
     assert "railway domain --service frontend --port 4000" in notes[("services.frontend", "notice")]
+    assert "is not on Docker Hub" in notes[("images.dragonfly", "warning")]  # Railway pulls the ref as written
+    assert "push deml/app:0.1.0 to a registry" in str(next(n for n in r.notes if n.path == "images.app"))
     shared = notes[("secrets", "notice")]
     assert "CLICKHOUSE_PASSWORD, POSTGRES_PASSWORD, REDPANDA_ADMIN_PASSWORD, REDPANDA_APP_PASSWORD" in shared
 
@@ -389,3 +391,18 @@ def test_committed_rendering_is_written_by_the_renderer(tmp_path):
         if path.is_file():
             rel = path.relative_to(tmp_path)
             assert (ROOT / rel).read_text() == path.read_text(), rel
+
+
+def test_parity_view_reads_the_rendering_back():
+    from harness.targets import base
+
+    if not hasattr(base, "View"):
+        pytest.skip("the parity View is not in harness/targets/base.py yet")
+    topology, r = render()
+    views = RailwayTarget().views(r, topology)
+    fe = views["frontend"]
+    assert fe.image == "deml/app:0.1.0" and fe.ports == {4000}
+    assert fe.secrets == {"DATABASE_PASSWORD", "REDPANDA_SASL_PASSWORD", "CLICKHOUSE_PASSWORD"}
+    assert fe.env["DRAGONFLY_HOST"] == "dragonfly.railway.internal" and "PORT" not in fe.env
+    assert set(fe.env) == {k for k, _ in topology.service("frontend").env}
+    assert fe.hardening is base.UNREPRESENTABLE and fe.resources is base.UNREPRESENTABLE

@@ -92,6 +92,20 @@ class RailwayTarget(Target):
             + "".join(f"{path}\n" for path in sorted(out.files)))
         return out
 
+    def views(self, rendering: Rendering, topology: Topology) -> dict:
+        """One parity View per service, read back from rendering.data["railway"]: the environment as the container
+        sees it (hostnames resolved; without the PORT this target adds for Railway's healthcheck), the secrets by
+        variable name; Railway has no hardening or reservation fields (UNREPRESENTABLE)."""
+        from harness.targets.base import UNREPRESENTABLE, View  # the parity API (harness/parity.py)
+
+        out = {}
+        for s in topology.services:
+            d = rendering.data["railway"][s.name]
+            env = {k: v for k, v in d["env_resolved"].items() if k != "PORT" or k in dict(s.env)}
+            out[s.name] = View(image=d["image"], env=env, command=list(d["command"]), secrets=set(d["secrets"]),
+                               ports=set(d["ports"]), hardening=UNREPRESENTABLE, resources=UNREPRESENTABLE)
+        return out
+
     # ---- one service -----------------------------------------------------------------------------------------
 
     def _service(self, t: Topology, s: Service, out: Rendering) -> dict:
@@ -219,6 +233,18 @@ class RailwayTarget(Target):
                                        "a service listening on 0.0.0.0 is unreachable at *.railway.internal",
                                        f"make every service listen on :: ({limits.IPV6_ONLY_SOURCE})",
                                        severity="warning"))
+        used = {s.image.name for s in t.services}
+        for img in (i for name, i in t.images.items() if name in used):
+            # Railway deploys an image source by pulling the reference as written (no registry topo could set)
+            if img.registry_env:
+                out.notes.append(t.problem(img.key, f"{img.ref} is not on Docker Hub ({img.pull_note or img.registry_env})"
+                                           ": Railway pulls the reference as written", "prefix the registry that "
+                                           "publishes it in images." f"{img.name}.ref, or edit source in railway.ts",
+                                           severity="warning"))
+            elif img.build:
+                out.notes.append(t.problem(img.key, f"{img.ref} is built by topo ({img.build}); Railway pulls it "
+                                           "from a registry", f"push {img.ref} to a registry Railway can pull from",
+                                           severity="notice"))
         if not t.railway.declared:
             out.notes.append(t.problem("project", f"no `railway:` block: the {t.railway.plan} plan's limits are assumed",
                                        "add railway: {plan: hobby|pro|...}", severity="notice"))
