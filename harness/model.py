@@ -273,7 +273,10 @@ class Topology:
         while probe:
             if probe in self.marks:
                 return self.marks[probe]
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            parent = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            if parent == probe:  # a top-level key that is not in the file (e.g. `railway` when no block is written)
+                break
+            probe = parent
         return self.marks.get("", (1, 1))
 
     def problem(self, key: str, message: str, hint: str = "", severity: str = "error") -> Problem:

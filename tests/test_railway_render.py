@@ -406,3 +406,13 @@ def test_parity_view_reads_the_rendering_back():
     assert fe.env["DRAGONFLY_HOST"] == "dragonfly.railway.internal" and "PORT" not in fe.env
     assert set(fe.env) == {k for k, _ in topology.service("frontend").env}
     assert fe.hardening is base.UNREPRESENTABLE and fe.resources is base.UNREPRESENTABLE
+
+
+def test_a_problem_at_an_unwritten_top_level_key_points_at_the_file():
+    """`railway` (and any top-level key) absent from the file: Topology.where falls back to the file's start instead
+    of looping (it once did, hanging every renderer that named `railway` for a topology without the block)."""
+    text = re.sub(r"^railway:.*?\n(?=budget:)", "", TOPOLOGY, count=1, flags=re.S | re.M)
+    topology, _ = load_text(text)
+    assert not topology.railway.declared
+    assert topology.where("railway") == topology.marks.get("", (1, 1))
+    assert "railway" not in topology.marks and topology.where("railway.plan") == topology.where("railway")
