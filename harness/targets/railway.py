@@ -121,8 +121,9 @@ class RailwayTarget(Target):
         secrets: dict[str, list[str]] = {}  # VAR → the shared variables its value is made of
         for var, secret in s.secrets:
             sec = t.secrets.get(secret)
-            if sec is not None and sec.template:
+            if sec is not None and sec.template and "random" not in sec.uses:
                 # the text of the template with each secret it uses as a reference: still no value here
+                # ({random} is made by topo locally: on Railway such a secret is a shared variable of its own)
                 text = re.sub(r"\{([^}]*)\}", lambda m: f"${{{{shared.{shared_name(m[1])}}}}}", sec.template)
                 env[var] = {"literal": text}
                 secrets[var] = [shared_name(used) for used in sec.uses]
