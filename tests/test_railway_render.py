@@ -416,3 +416,14 @@ def test_a_problem_at_an_unwritten_top_level_key_points_at_the_file():
     assert not topology.railway.declared
     assert topology.where("railway") == topology.marks.get("", (1, 1))
     assert "railway" not in topology.marks and topology.where("railway.plan") == topology.where("railway")
+
+
+def test_without_a_railway_block_the_rules_warn_instead_of_failing():
+    """Rendering every target must not fail on a host the topology does not target: no `railway:` block, the
+    Railway rules still speak, as warnings (the hobby plan's 5 GB volumes against the reference's 20Gi)."""
+    text = re.sub(r"^railway:.*?\n(?=budget:)", "", TOPOLOGY, count=1, flags=re.S | re.M)
+    _, r = render(text)
+    assert errors(r) == []
+    sizes = [n for n in r.notes if n.path == "services.postgres.volumes[0].size"]
+    assert sizes and sizes[0].severity == "warning" and "hobby plan's volume maximum of 5 GB" in sizes[0].message
+    assert "no `railway:` block" in sizes[0].hint

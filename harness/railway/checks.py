@@ -1,9 +1,12 @@
 """Railway's rules (harness/railway/limits.py) applied to a topology: located problems, severity error.
 
-They run when the Railway target renders (so `topo render` fails naming the key and the fix), not at load: a
-topology that is never deployed to Railway is not held to a Railway plan.
+They run when the Railway target renders (so `topo render` fails naming the key and the fix), not at load. A
+topology without a `railway:` block does not target Railway: the same findings are warnings there (`--strict`
+makes them errors), so rendering every target never fails on a host the topology does not use.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from harness.errors import Problem
 from harness.model import RailwayPlacement, Service, Topology
@@ -34,6 +37,9 @@ def check(t: Topology) -> list[Problem]:
         out += _public(t, s, p)
         out += _cron(t, s, p)
         out += _restart(t, s, p, plan, plan_key)
+    if not t.railway.declared:
+        out = [replace(x, severity="warning", hint=f"{x.hint} (a warning: topology.yaml has no `railway:` block)")
+               for x in out]
     return out
 
 
