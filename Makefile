@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?= --durations=15
 GATE_EVENTS ?= 2000
 
-.PHONY: venv provision images render validate check test unit gate up down clean status golden examples bench help
+.PHONY: venv provision images render validate check test unit gate up down clean status golden examples bench help graph-deps graphs
 
 help:
 	@sed -n '1,5p' Makefile
@@ -24,8 +24,16 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-provision: venv
+provision: venv graph-deps
 	bash scripts/provision-docker.sh
+
+# Graphviz `dot` lays out `topo graph --format svg`; installed from the OS packages as root (idempotent)
+graph-deps:
+	bash scripts/provision-graphviz.sh
+
+# the committed pictures of the reference topology, one per host
+graphs: venv graph-deps
+	for host in compose aws railway; do $(TOPO) graph --target $$host --format svg -o docs/graphs/$$host.svg; done
 
 images: provision
 	$(TOPO) images build
@@ -40,7 +48,7 @@ check: venv
 	$(TOPO) validate
 	$(TOPO) render --check
 
-unit: venv
+unit: venv graph-deps
 	$(PY) -m pytest -m "not docker" $(PYTEST_ARGS)
 
 test: venv provision images check rules-deps railway-deps

@@ -1,16 +1,34 @@
-"""Diagrams of a topology: Mermaid text and a self-contained SVG.
+"""Diagrams of a topology, one per host: Mermaid text, and SVG laid out by Graphviz `dot`.
 
-Nodes are services; edges are env references (consumer → provider, labelled with the variables); boxes are AWS
-boundaries: the Lightsail pod (one network namespace), Fargate tasks, RDS, and what lives outside AWS.
+A diagram is data first (`Diagram`: boxes for a host's boundaries, a node per service, an edge per env reference
+consumer → provider, labelled with the variables) and then text: `mermaid()` for GitHub Markdown, `svg()` through
+Graphviz's `dot`, which places the boxes, routes the edges around nodes and labels and sizes the text itself
+(a hand layout drew edges through boxes). The boundaries per host:
+
+- compose: one Docker network on the developer's machine, published ports on 127.0.0.1;
+- aws: the Lightsail pod (one network namespace: localhost), Fargate tasks (Service Connect names), RDS, and what
+  lives outside AWS, from `placement.aws`;
+- railway: one Railway project + environment, each service reached at `<service>.railway.internal`, its volume
+  attached, a public domain (HTTP) or TCP proxy for what the topology publishes.
 """
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from collections import defaultdict
+from dataclasses import dataclass, field
 from html import escape
 
-from harness.model import Topology, references
+from harness.errors import CommandError, TopoError
+from harness.model import Service, Topology, references
 
-BOUNDARIES = [
+HOSTS = ("compose", "aws", "railway")
+DOT_HINT = ("install Graphviz (Debian/Ubuntu: apt-get install --no-install-recommends graphviz; `make graph-deps` "
+            "does it as root), or use --format mermaid")
+
+# AWS boundaries in drawing order; (placement kind, box title) — the Lightsail title names the service and power.
+AWS_BOUNDARIES = [
     ("lightsail", "Lightsail container service (one pod: localhost)"),
     ("fargate", "ECS Fargate tasks (Service Connect names)"),
     ("rds", "Amazon RDS"),
@@ -20,6 +38,7 @@ BOUNDARIES = [
 
 
 def edges(t: Topology) -> dict[tuple[str, str], list[str]]:
+    """(consumer, provider) → the variables (or command arguments) of the consumer that reference the provider."""
     out: dict[tuple[str, str], list[str]] = defaultdict(list)
     for s in t.services:
         for var, value in list(s.env) + [(f"command[{i}]", c) for i, c in enumerate(s.command)]:
@@ -29,77 +48,341 @@ def edges(t: Topology) -> dict[tuple[str, str], list[str]]:
     return dict(out)
 
 
-def _group(t: Topology) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = defaultdict(list)
+# ---- the diagram as data -----------------------------------------------------------------------------------------
+
+@dataclass
+class Node:
+    id: str
+    title: str
+    lines: tuple[str, ...] = ()
+    kind: str = "service"  # service | volume | outside | endpoint
+
+
+@dataclass
+class Box:
+    """A boundary: a title (its first line is what tests and readers look for), the nodes and boxes inside."""
+    id: str
+    title: str
+    detail: str = ""
+    nodes: list[str] = field(default_factory=list)
+    boxes: list["Box"] = field(default_factory=list)
+    row: bool = False  # its nodes side by side (one rank)
+
+
+@dataclass
+class Edge:
+    a: str
+    b: str
+    label: str
+    kind: str = "env"  # env | ingress | volume
+
+
+@dataclass
+class Diagram:
+    host: str
+    title: str
+    nodes: dict[str, Node]
+    boxes: list[Box]
+    edges: list[Edge]
+    above: list[tuple[str, str]] = field(default_factory=list)  # (node, box id): the node drawn above the box
+
+    def box_titles(self) -> list[str]:
+        def walk(boxes):
+            for b in boxes:
+                yield b.title
+                yield from walk(b.boxes)
+        return list(walk(self.boxes))
+
+
+def _service_node(s: Service, where: str) -> Node:
+    return Node(f"svc_{s.name}", s.name, (f"{s.role} · {s.image.ref}", where))
+
+
+def _ports(s: Service) -> str:
+    return ", ".join(f"{p.name} {p.port}" for p in s.ports)
+
+
+def _env_edges(t: Topology) -> list[Edge]:
+    return [Edge(f"svc_{a}", f"svc_{b}", ", ".join(sorted(names)), "env") for (a, b), names in sorted(edges(t).items())]
+
+
+def diagram(t: Topology, host: str = "aws") -> Diagram:
+    """The host's view of the topology: its boundaries, the services inside them, the edges between them."""
+    if host not in HOSTS:
+        raise TopoError(f"unknown host '{host}' for a graph; hosts: {', '.join(HOSTS)}")
+    return {"compose": _compose, "aws": _aws, "railway": _railway}[host](t)
+
+
+def _compose(t: Topology) -> Diagram:
+    nodes = {f"svc_{s.name}": _service_node(s, f"{s.name}: {_ports(s)}") for s in t.services}
+    network = Box("network", f"Docker network {t.project}_default",
+                  "each service reached by its name", nodes=list(nodes))
+    machine = Box("machine", "Developer's machine", "published ports on 127.0.0.1 only", boxes=[network])
+    out = _env_edges(t)
+    published = [s for s in t.services if any(p.publish for p in s.ports)]
+    if published:
+        nodes["loopback"] = Node("loopback", "127.0.0.1", ("browser, clients, tests",), "outside")
+        machine.nodes.insert(0, "loopback")
+        for s in published:
+            out.append(Edge("loopback", f"svc_{s.name}",
+                            ", ".join(f":{p.port}" for p in s.ports if p.publish), "ingress"))
+    volumes = [(s, v) for s in t.services for v in s.volumes]
+    for s, v in volumes:
+        vid = f"vol_{v.name}"
+        nodes[vid] = Node(vid, v.name, ("named volume",), "volume")
+        machine.nodes.append(vid)
+        out.append(Edge(f"svc_{s.name}", vid, v.path, "volume"))
+    above = [("loopback", "network")] if "loopback" in nodes else []
+    return Diagram("compose", f"{t.project} on docker compose", nodes, [machine], out, above)
+
+
+def _aws(t: Topology) -> Diagram:
+    from harness.targets.aws import host_for  # the hostnames the AWS rendering writes
+
+    groups: dict[str, list[Service]] = defaultdict(list)
     for s in t.services:
         p = s.placement.get("aws")
-        groups[p.kind if p else ""].append(s.name)
-    return groups
-
-
-def _node_id(name: str) -> str:
-    return name.replace("-", "_")
-
-
-def mermaid(t: Topology) -> str:
-    lines = ["flowchart LR"]
-    groups = _group(t)
+        groups[p.kind if p else ""].append(s)
+    nodes: dict[str, Node] = {}
+    boxes: dict[str, Box] = {}
     ls = t.aws.lightsail
-    for kind, title in BOUNDARIES:
+    for kind, title in AWS_BOUNDARIES:
         if not groups.get(kind):
             continue
+        detail = ""
         if kind == "lightsail" and ls:
             title = f"Lightsail {ls.service} ({ls.power} × {ls.scale}; one pod: localhost)"
-        lines.append(f'  subgraph {kind or "unplaced"}["{title}"]')
-        for name in groups[kind]:
-            s = t.service(name)
-            lines.append(f'    {_node_id(name)}["{name}<br/>{s.role} · {escape(s.image.ref)}"]')
-        lines.append("  end")
-    for (a, b), names in sorted(edges(t).items()):
-        label = ", ".join(sorted(names))
-        if len(label) > 40:
-            label = f"{len(names)} variables"
-        lines.append(f'  {_node_id(a)} -->|"{label}"| {_node_id(b)}')
-    if ls and ls.public_container:
-        lines.append(f'  internet(("internet")) -->|"public endpoint :{ls.public_port}"| {_node_id(ls.public_container)}')
+            detail = "containers of one deployment share a network namespace"
+        elif kind == "fargate":
+            detail = f"cluster {t.aws.ecs_cluster}; names NAME.{t.aws.namespace}"
+        elif kind == "rds":
+            detail = t.aws.rds_identifier or "DB instance"
+        boxes[kind] = Box(kind or "unplaced", title, detail)
+        for s in groups[kind]:
+            host = host_for(t, s, s)
+            nodes[f"svc_{s.name}"] = _service_node(s, f"{host}: {_ports(s)}")
+            boxes[kind].nodes.append(f"svc_{s.name}")
+    inside = [boxes[k] for k in ("lightsail", "fargate", "rds") if k in boxes]
+    top = []
+    if inside:
+        peering = " (VPC peering on)" if ls and ls.vpc_peering else ""
+        top.append(Box("aws", f"AWS {t.aws.region}", f"account {t.aws.account_id}{peering}", boxes=inside))
+    top += [boxes[k] for k in ("external", "") if k in boxes]
+    out = _env_edges(t)
+    if ls and ls.public_container and f"svc_{ls.public_container}" in nodes:
+        nodes["internet"] = Node("internet", "internet", ("HTTPS",), "outside")
+        port = t.service(ls.public_container).port(ls.public_port)
+        out.append(Edge("internet", f"svc_{ls.public_container}",
+                        f"public endpoint → :{port.port if port else ls.public_port}", "ingress"))
+    above = [("internet", "lightsail")] if "internet" in nodes and "lightsail" in boxes else []
+    return Diagram("aws", f"{t.project} on AWS", nodes, top, out, above)
+
+
+def _railway(t: Topology) -> Diagram:
+    # the optional `railway:` block (plan, placement.railway.public) is shown when the model has it; without it
+    # the view is derived from the generic model: published ports become public, HTTP ones on a domain
+    plan = getattr(t, "railway", None)
+    project = getattr(plan, "project", "") or t.project
+    environment = getattr(plan, "environment", "") or "production"
+    network = getattr(plan, "private_network", "")
+    nodes = {f"svc_{s.name}": _service_node(s, f"{s.name}.railway.internal: {_ports(s)}") for s in t.services}
+    box = Box("railway", f"Railway project {project} · environment {environment}",
+              "private network: SERVICE.railway.internal" + (f" ({network})" if network else ""), nodes=list(nodes))
+    out = _env_edges(t)
+    for s in t.services:
+        for i, v in enumerate(s.volumes):
+            vid = f"vol_{v.name}"
+            extra = "" if i == 0 else " — Railway allows one volume per service"
+            nodes[vid] = Node(vid, v.name, (f"volume {v.size or ''}{extra}".strip(),), "volume")
+            box.nodes.append(vid)
+            out.append(Edge(f"svc_{s.name}", vid, v.path, "volume"))
+    public = Box("public", "Railway public networking", "per service: one generated domain (HTTPS), one TCP proxy",
+                 row=True)
+    for s in t.services:
+        http, tcp = _railway_public(t, s)
+        if not http and not tcp:
+            continue
+        lines = ([f"domain (HTTPS) → {http[0].name} {http[0].port}"] if http else []) + \
+                ([f"TCP proxy → {tcp[0].name} {tcp[0].port}"] if tcp else [])
+        rest = [f"{p.name} {p.port}" for p in http[1:] + tcp[1:]]
+        if rest:
+            lines.append(f"not public: {', '.join(rest)}")
+        pid = f"pub_{s.name}"
+        nodes[pid] = Node(pid, f"{s.name} public", tuple(lines), "endpoint")
+        public.nodes.append(pid)
+        out.append(Edge(pid, f"svc_{s.name}", ", ".join(f":{p.port}" for p in http[:1] + tcp[:1]), "ingress"))
+    if not public.nodes:
+        return Diagram("railway", f"{t.project} on Railway", nodes, [box], out)
+    return Diagram("railway", f"{t.project} on Railway", nodes, [public, box], out, [(public.nodes[0], box.id)])
+
+
+def _railway_public(t: Topology, s: Service) -> tuple[list, list]:
+    """The ports a service offers on a public domain (HTTP) and on a TCP proxy."""
+    declared = getattr(getattr(t, "railway", None), "declared", False)
+    placed = getattr(s.placement.get("railway"), "public", None)
+    if declared or placed is not None:
+        public = dict(placed or {})
+        ports = [p for p in s.ports if p.name in public]
+        return [p for p in ports if public[p.name] == "http"], [p for p in ports if public[p.name] != "http"]
+    return ([p for p in s.ports if p.publish and p.protocol == "http"],
+            [p for p in s.ports if p.publish and p.protocol != "http"])
+
+
+# ---- Mermaid -----------------------------------------------------------------------------------------------------
+
+def mermaid(t: Topology, host: str = "aws") -> str:
+    d = diagram(t, host)
+    lines = ["flowchart LR"]
+
+    def box(b: Box, indent: str) -> None:
+        lines.append(f'{indent}subgraph {b.id}["{b.title}"]')
+        for nid in b.nodes:
+            lines.append(f"{indent}  {_mermaid_node(d.nodes[nid])}")
+        for inner in b.boxes:
+            box(inner, indent + "  ")
+        lines.append(f"{indent}end")
+
+    for b in d.boxes:
+        box(b, "  ")
+    placed = {n for b in _all_boxes(d.boxes) for n in b.nodes}
+    for nid, n in d.nodes.items():
+        if nid not in placed:
+            lines.append(f"  {_mermaid_node(n)}")
+    for e in d.edges:
+        label = e.label if len(e.label) <= 40 else f"{e.label.count(',') + 1} variables"
+        arrow = "-.->" if e.kind == "volume" else "-->"
+        lines.append(f'  {_mermaid_id(e.a)} {arrow}|"{label}"| {_mermaid_id(e.b)}')
     return "\n".join(lines) + "\n"
 
 
-def svg(t: Topology) -> str:
-    """A column per boundary, a box per service, a curve per reference edge."""
-    groups = [(kind, title, _group(t).get(kind, [])) for kind, title in BOUNDARIES]
-    groups = [g for g in groups if g[2]]
-    box_w, box_h, gap, col_gap, pad = 180, 44, 18, 90, 30
-    pos: dict[str, tuple[int, int]] = {}
-    parts = []
-    height = max(len(names) for _, _, names in groups) * (box_h + gap) + 2 * pad + 40
-    x = pad
-    for kind, title, names in groups:
-        col_h = len(names) * (box_h + gap) + 30
-        parts.append(f'<rect x="{x - 12}" y="{pad}" width="{box_w + 24}" height="{col_h}" rx="8" '
-                     f'fill="none" stroke="#888" stroke-dasharray="5,4"/>')
-        parts.append(f'<text x="{x - 6}" y="{pad + 16}" font-size="11" fill="#444">{escape(title)}</text>')
-        for i, name in enumerate(names):
-            y = pad + 28 + i * (box_h + gap)
-            pos[name] = (x, y)
-            s = t.service(name)
-            parts.append(f'<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" rx="6" fill="#eef4ff" stroke="#3366cc"/>')
-            parts.append(f'<text x="{x + 8}" y="{y + 18}" font-size="13" font-weight="bold">{escape(name)}</text>')
-            parts.append(f'<text x="{x + 8}" y="{y + 34}" font-size="10" fill="#555">{escape(s.role)} · '
-                         f'{escape(s.image.ref[:26])}</text>')
-        x += box_w + col_gap
-    for (a, b), names in sorted(edges(t).items()):
-        (ax, ay), (bx, by) = pos[a], pos[b]
-        x1, y1 = ax + box_w, ay + box_h // 2
-        x2, y2 = bx, by + box_h // 2
-        if bx <= ax:  # edge within a column or backwards: leave from the left side
-            x1, x2 = ax, bx + box_w if bx < ax else bx
-        mx = (x1 + x2) / 2 + (40 if bx == ax else 0)
-        parts.append(f'<path d="M{x1},{y1} C{mx},{y1} {mx},{y2} {x2},{y2}" fill="none" stroke="#999" '
-                     f'marker-end="url(#arrow)"><title>{escape(a)} → {escape(b)}: {escape(", ".join(sorted(names)))}</title></path>')
-    width = x - col_gap + pad + 12
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" font-family="sans-serif">\n'
-            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
-            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#999"/></marker></defs>\n'
-            f'<title>{escape(t.project)} topology</title>\n' + "\n".join(parts) + "\n</svg>\n")
+def _mermaid_id(nid: str) -> str:
+    return re.sub(r"^svc_", "", nid).replace("-", "_")
+
+
+def _mermaid_node(n: Node) -> str:
+    text = "<br/>".join([n.title, *(escape(x) for x in n.lines[:1])])
+    if n.kind == "outside":
+        return f'{_mermaid_id(n.id)}(("{n.title}"))'
+    if n.kind == "volume":
+        return f'{_mermaid_id(n.id)}[("{text}")]'
+    return f'{_mermaid_id(n.id)}["{text}"]'
+
+
+def _all_boxes(boxes: list[Box]):
+    for b in boxes:
+        yield b
+        yield from _all_boxes(b.boxes)
+
+
+# ---- Graphviz ----------------------------------------------------------------------------------------------------
+
+NODE_STYLE = {
+    "service": 'shape=box style="rounded,filled" fillcolor="#eef4ff" color="#3366cc"',
+    "volume": 'shape=cylinder style=filled fillcolor="#f4f4f4" color="#888888"',
+    "outside": 'shape=ellipse style=filled fillcolor="#fff7e0" color="#cc9933"',
+    "endpoint": 'shape=box style="rounded,filled" fillcolor="#fff7e0" color="#cc9933"',
+}
+EDGE_STYLE = {
+    "env": 'color="#7f8fa6" fontcolor="#444444"',
+    "ingress": 'color="#cc9933" fontcolor="#8a6414" penwidth=1.4',
+    "volume": 'color="#999999" fontcolor="#666666" style=dashed arrowhead=none',
+}
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def dot_source(t: Topology, host: str = "aws") -> str:
+    """The diagram in Graphviz's language: boxes are clusters, ids are carried into the SVG."""
+    d = diagram(t, host)
+    incoming: dict[str, set[str]] = defaultdict(set)
+    for e in d.edges:
+        if e.kind == "env":
+            incoming[e.b].add(e.label)
+    said = {nid: labels.pop() for nid, labels in incoming.items() if len(labels) == 1}
+    out = [f"digraph {_q(d.title)} {{",
+           '  graph [rankdir=TB newrank=true nodesep=0.3 ranksep=0.6 pad=0.3 fontname="Helvetica" fontsize=11 '
+           f'labeljust=l id="graph"]',
+           '  node [fontname="Helvetica" fontsize=10 margin="0.12,0.06"]',
+           '  edge [fontname="Helvetica" fontsize=8 arrowsize=0.6]']
+
+    def node(nid: str, indent: str) -> None:
+        n = d.nodes[nid]
+        lines = list(n.lines) + ([f"← {said[nid]}"] if nid in said else [])
+        rows = [f"<B>{escape(n.title)}</B>"] + [f'<FONT POINT-SIZE="8" COLOR="#555555">{escape(x)}</FONT>'
+                                                 for x in lines]
+        out.append(f'{indent}{_q(nid)} [id={_q(nid)} {NODE_STYLE[n.kind]} label=<{"<BR/>".join(rows)}>]')
+
+    def box(b: Box, indent: str) -> None:
+        # The title is a node, not the cluster's label: dot routes edges around nodes but not around cluster
+        # labels. Invisible edges put it above everything else in its box.
+        label = f"<B>{escape(b.title)}</B>"
+        if b.detail:
+            label += f'<BR ALIGN="LEFT"/><FONT POINT-SIZE="9" COLOR="#555555">{escape(b.detail)}</FONT>'
+        title = f"title_{b.id}"
+        out.append(f"{indent}subgraph {_q('cluster_' + b.id)} {{")
+        out.append(f'{indent}  graph [id={_q("box_" + b.id)} label="" style="rounded,dashed" color="#888888" margin=10]')
+        out.append(f'{indent}  {_q(title)} [id={_q(title)} shape=box color=transparent margin="0.04,0.02" fontsize=11 label=<{label}<BR ALIGN="LEFT"/>>]')
+        for nid in b.nodes:
+            node(nid, indent + "  ")
+            out.append(f"{indent}  {_q(title)} -> {_q(nid)} [style=invis]")
+        if b.row and b.nodes:
+            out.append(f"{indent}  {{rank=same; {'; '.join(_q(n) for n in b.nodes)}}}")
+        for inner in b.boxes:
+            box(inner, indent + "  ")
+            out.append(f"{indent}  {_q(title)} -> {_q('title_' + inner.id)} [style=invis]")
+        out.append(f"{indent}}}")
+
+    placed = {n for b in _all_boxes(d.boxes) for n in b.nodes}
+    for nid in d.nodes:  # first: dot's initial order then tends to keep them at the left, off the boxes
+        if nid not in placed:
+            node(nid, "  ")
+    for b in d.boxes:
+        box(b, "  ")
+    for e in d.edges:
+        eid = f"edge_{e.a}__{e.b}"
+        # a provider reached by the same variables from every consumer says them once, in its own box; so does a
+        # public endpoint say its port
+        label = "" if e.kind == "env" and e.b in said or d.nodes[e.a].kind == "endpoint" else \
+            e.label.replace(", ", "\n")
+        tip = f"{d.nodes[e.a].title} → {d.nodes[e.b].title}: {e.label}"
+        out.append(f"  {_q(e.a)} -> {_q(e.b)} [id={_q(eid)} {EDGE_STYLE[e.kind]} label={_q(label)} "
+                   f"tooltip={_q(tip)}]")
+    for nid, bid in d.above:
+        out.append(f"  {_q(nid)} -> {_q('title_' + bid)} [style=invis]")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def dot_binary() -> str:
+    path = shutil.which("dot")
+    if not path:
+        raise TopoError(f"Graphviz `dot` is not installed; it lays out `topo graph --format svg`. Hint: {DOT_HINT}")
+    return path
+
+
+def dot_version() -> str:
+    run = subprocess.run([dot_binary(), "-V"], capture_output=True, text=True, check=False)
+    m = re.search(r"version (\S+)", run.stderr + run.stdout)
+    return m[1] if m else "unknown"
+
+
+def layout(source: str, fmt: str = "svg") -> bytes:
+    """Run `dot -T<fmt>` on DOT source (svg for topo; png to look at a picture)."""
+    cmd = [dot_binary(), f"-T{fmt}"]
+    run = subprocess.run(cmd, input=source.encode(), capture_output=True, check=False)
+    if run.returncode != 0:
+        raise CommandError(cmd, run.returncode, run.stdout.decode(errors="replace"),
+                           run.stderr.decode(errors="replace"), hint=DOT_HINT)
+    return run.stdout
+
+
+def svg(t: Topology, host: str = "aws") -> str:
+    """The host's diagram as SVG laid out by Graphviz, with a comment saying how it was made."""
+    text = layout(dot_source(t, host)).decode()
+    # an XML comment may not hold two hyphens in a row: no option names here
+    header = (f"<!-- Generated by topo graph from {t.file.rsplit('/', 1)[-1]} for host {host} with Graphviz dot "
+              f"{dot_version()}; do not edit by hand (regenerate: make graphs). -->\n")
+    at = text.find("<svg")
+    return text[:at] + header + text[at:]
