@@ -93,8 +93,10 @@ def main() -> int:
         both.acked = {k: v for ph in phases for k, v in ph.acked.items()}
         pipeline.wait_drained(http, both, base, max(hard, time.monotonic() + 30), stall=60)
         accepted = len(both.acked)
+        from harness.runtime.images import standin_verdict
+
         doc = sampler.stop(
-            command=command, target="compose", events_pushed=accepted,
+            command=command, target="compose", events_pushed=accepted, images=standin_verdict(stack.topology),
             load=(f"{accepted} events accepted of {args.events} pushed ({args.events - args.events // 2} through "
                   f"ingestEvent, {args.events // 2} through the backend's outbox, {args.workers} client threads), "
                   f"window = load + until projected ({'complete' if both.drain.get('complete') else 'INCOMPLETE'})"),
@@ -123,6 +125,7 @@ def report(doc: dict, out: Path) -> None:
               f"{i.get('avg_vcpu', 0):>10.3f} {i.get('avg_mem_mib') or 0:>9.1f}")
     tot = doc["services"].values()
     print(f"  {'all':<18} {sum(s['avg_vcpu'] for s in tot):>9.3f} {sum(s['avg_mem_mib'] or 0 for s in tot):>9.1f}")
+    print(f"  {doc['images']}")
     if doc.get("unavailable"):
         print(f"  NO MEASUREMENT: {doc['unavailable']}")
     print(f"wrote {out}; price it with `topo cost --compare railway aws --usage {out}`")

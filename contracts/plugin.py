@@ -88,7 +88,8 @@ def contract_env(pytestconfig, contract_target):
     finally:
         pytestconfig._topo_timings["contracts_s"] = round(time.monotonic() - started, 1)
         pytestconfig._topo_usage = sampler.stop(  # type: ignore[attr-defined] — never raises
-            load="the contract suite (topo gate)", target=contract_target, events_pushed=None)
+            load="the contract suite (topo gate)", target=contract_target, events_pushed=None,
+            images=getattr(pytestconfig, "_topo_image_verdict", None))
         if stack is not None:
             pytestconfig._topo_timings.update(stack.session_facts())  # e.g. the Lightsail group's peak memory
         t1 = time.monotonic()

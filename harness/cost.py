@@ -229,7 +229,8 @@ def railway_estimate(t: Topology, usage: dict | None, usage_path: str = "reports
                          f"{m.get('host')} ({m.get('cpus')} CPUs)"
                        + (f" by `{usage['command']}`" if usage.get("command") else "")
                        + "; volumes at their declared size (Railway bills used space: an upper bound), egress as "
-                         "assumed on the AWS side"),
+                         "assumed on the AWS side"
+                       + (f"; images measured: {usage['images']}" if usage.get("images") else "")),
         "measured": m | {"window_s": usage.get("window_s"), "events_pushed": usage.get("events_pushed"),
                          "command": usage.get("command"), "file": usage_path},
         "not_measured": missing,
