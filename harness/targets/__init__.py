@@ -11,9 +11,11 @@ from harness.targets.aws import AwsTarget
 from harness.targets.aws_emulation import AwsEmulationTarget
 from harness.targets.base import UNREPRESENTABLE, Host, Rendering, Target, View
 from harness.targets.compose import ComposeTarget
+from harness.targets.railway import RailwayTarget
 from harness.targets.railway_emulation import RailwayEmulationTarget
 
-TARGETS: dict[str, type[Target]] = {t.name: t for t in (ComposeTarget, AwsTarget, AwsEmulationTarget, RailwayEmulationTarget)}
+TARGETS: dict[str, type[Target]] = {t.name: t for t in (ComposeTarget, AwsTarget, AwsEmulationTarget, RailwayTarget,
+                                                       RailwayEmulationTarget)}
 RUNNABLE: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.runnable)
 
 
@@ -27,4 +29,5 @@ def host(name: str) -> type[Host]:
 
 
 __all__ = ["TARGETS", "RUNNABLE", "host", "Host", "Rendering", "Target", "View", "UNREPRESENTABLE",
-           "ComposeTarget", "AwsTarget", "AwsEmulationTarget", "RailwayEmulationTarget"]
+           "ComposeTarget", "AwsTarget", "AwsEmulationTarget", "RailwayTarget",
+           "RailwayEmulationTarget"]
