@@ -355,11 +355,11 @@ def test_a_permissive_callable_fails_the_ingest_contracts():
                      variant="an interruption that is not AWS's (same container back, a deleted volume declared "
                                  "retained, a service-managed volume that survived; chaos results made up)")
 def test_an_interruption_unlike_aws_fails_the_spot_check():
-    from contracts.test_spot_interruption import check_replaced_as_aws_does
+    from contracts.test_spot_interruption import check_replaced_as_the_host_does
 
     good = {"old_container": "a" * 64, "new_container": "b" * 64, "stopped_in_s": 3.0, "stop_timeout_s": 120,
             "volumes": {"data": (True, True)}, "volume_lifecycle": "retained", "replaced_volumes": []}
-    check_replaced_as_aws_does(None, "redpanda", good)
+    check_replaced_as_the_host_does(None, "redpanda", good)
     broken = [({"new_container": "a" * 64}, "was not replaced by a new task"),
               ({"stopped_in_s": 200.0}, "took 200.0 s to stop"),
               ({"replaced_volumes": ["data"]}, "was replaced although it is declared retained"),
@@ -367,4 +367,4 @@ def test_an_interruption_unlike_aws_fails_the_spot_check():
               ({"volumes": {}}, "has no volume")]
     for change, message in broken:
         with pytest.raises(AssertionError, match=message):
-            check_replaced_as_aws_does(None, "redpanda", {**good, **change})
+            check_replaced_as_the_host_does(None, "redpanda", {**good, **change})

@@ -220,6 +220,10 @@ class Stack:
     def restart(self, service: str, timeout: int = 20) -> None:
         self.compose("restart", "--timeout", str(timeout), service)
 
+    def interrupt(self, service: str, on_event: Event = lambda *a: None) -> dict:
+        """Interrupt and replace one service as the host does (AWS: Fargate Spot; Railway: a redeploy)."""
+        return self.host.interrupt(self, service, on_event)
+
     def restart_count(self, service: str) -> int:
         from harness.runtime.docker import run
 

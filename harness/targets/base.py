@@ -125,6 +125,15 @@ class Host(Target):
     def after_down(self, stack) -> None:
         """Removes what `before_up` made outside compose."""
 
+    interruption = "a Fargate Spot interruption (SIGTERM, stopTimeout, SIGKILL, a replacement task)"
+
+    def interrupt(self, stack, service: str, on_event=lambda *a: None) -> dict:
+        """Interrupt one service's container and replace it as the host does (chaos contracts, `topo chaos`).
+        By default AWS's Fargate Spot interruption, the reference the compose and aws-emulation stacks share."""
+        from harness.runtime.chaos import spot
+
+        return spot(stack, service, on_event)
+
     def session_facts(self, stack) -> dict:
         """Host-specific figures a contract session adds to its report (e.g. a shared cgroup's peak memory)."""
         return {}

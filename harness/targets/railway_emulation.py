@@ -91,6 +91,13 @@ class RailwayEmulationTarget(Host):
 
     # ---- run policy --------------------------------------------------------------------------------------------
 
+    interruption = "a Railway redeploy (SIGTERM, SIGKILL after drainingSeconds, the volume kept)"
+
+    def interrupt(self, stack, service: str, on_event=lambda *a: None) -> dict:
+        from harness.runtime.chaos import redeploy
+
+        return redeploy(stack, service, _draining(stack.topology.service(service)), on_event)
+
     def after_healthy(self, stack, on_event) -> dict | None:
         """Railway's deploy-time gate: 200 on the health-check path at PORT, Host: healthcheck.railway.app."""
         results = {}
