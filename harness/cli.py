@@ -141,14 +141,75 @@ def render(
 
 
 @app.command()
-def cost(file: Path = FileOpt, as_json: bool = JsonOpt) -> None:
+def cost(
+    file: Path = FileOpt,
+    as_json: bool = JsonOpt,
+    compare: Optional[tuple[str, str]] = typer.Option(
+        None, "--compare", metavar="A B", help="two hosts side by side per month: aws, railway (e.g. --compare railway aws)"),
+    usage: Path = typer.Option(Path("reports/usage.json"), "--usage",
+                               help="measured CPU/memory for Railway (written by `topo gate` or bench/usage.py)"),
+) -> None:
     """Monthly cost of the AWS placement, line by line, from a dated price table with sources.
 
     Compared with the platform chapter's own $35–55 estimate. Exit 1 when the total exceeds `budget.monthly_usd`.
+    `--compare railway aws`: Railway bills measured usage, so its side comes from a usage file (`--usage`, written
+    by `topo gate` or `bench/usage.py`) with the measured averages held all month; without one it says how to
+    measure and exits 1. Shown beside the platform chapter's figures (Railway ~$50/month).
     """
     from harness.cost import summary
 
     topology, _ = _load(file)
+    if compare:
+        from harness import cost as c
+
+        try:
+            cmp = c.compare(topology, tuple(h.lower() for h in compare), c.load_usage(usage), str(usage))
+        except c.NeedsMeasurement as exc:
+            if as_json:
+                _emit({"ok": False, "needs_measurement": str(exc)})
+            else:
+                err.print(str(exc), markup=False)
+            raise typer.Exit(1) from None
+        if as_json:
+            _emit(cmp)
+            return
+        hosts, per = cmp["hosts"], cmp["per_host"]
+        table = Table(title=f"Monthly cost side by side: {' vs '.join(hosts)} (USD/month)")
+        table.add_column("per month")
+        for h in hosts:
+            table.add_column(f"{h} (prices of {per[h]['prices_date']})", justify="right")
+        for row in cmp["rows"]:
+            table.add_row(row["category"], *("-" if row[h] is None else f"{row[h]:.2f}" for h in hosts))
+        table.add_row("[b]total[/b]", *(f"[b]{cmp['totals'][h]:.2f}[/b]" for h in hosts))
+        if "railway" in hosts and per["railway"]["idle_total_usd"] is not None:
+            table.add_row("total if idle all month", *(f"{per[h]['idle_total_usd']:.2f}" if h == "railway" else "-"
+                                                        for h in hosts))
+        table.add_row("the platform chapter's figure", *(cmp["chapter"][h] for h in hosts))
+        out.print(table)
+        if "railway" in hosts:
+            rw = per["railway"]
+            detail = Table(title=f"Railway, {rw['plan']} plan, from measured usage ({rw['measured']['file']})")
+            for col in ("item", "service", "quantity", "USD/month", "how"):
+                detail.add_column(col, justify="right" if col == "USD/month" else "left")
+            for line in rw["lines"]:
+                detail.add_row(line["item"], line["service"], line["quantity"], f"{line['monthly_usd']:.2f}", line["how"])
+            out.print(detail)
+            out.print(f"Measured, not guessed: {rw['assumption']}.", markup=False)
+            if rw["idle_total_usd"] is not None:
+                out.print(f"Idle (measured over {rw['idle_window_s']} s before the load, held all month): "
+                          f"${rw['idle_total_usd']:.2f}/month.", markup=False)
+            out.print(f"Plan: {rw['plan']} — {rw['plan_why']}.", markup=False)
+            for what, names in (("not priced (outside the host)", rw["left_out"]),
+                                ("NOT MEASURED (left out of the total)", rw["not_measured"]),
+                                ("measured but not a topology service (not priced)", rw["measured_not_in_topology"])):
+                if names:
+                    out.print(f"{what}: {', '.join(names)}", markup=False)
+        for h in hosts:
+            out.print(f"{h}: the platform chapter's figure {cmp['chapter'][h]} — {cmp['chapter_sources'][h]}", markup=False)
+        out.print("Sources:")
+        for src in sorted({line["source"] for h in hosts for line in per[h]["lines"] if line["source"] != "-"}):
+            out.print(f"  - {src}", markup=False)
+        return
     s = summary(topology)
     if as_json:
         _emit(s)
@@ -175,20 +236,33 @@ def cost(file: Path = FileOpt, as_json: bool = JsonOpt) -> None:
 @app.command()
 def graph(
     file: Path = FileOpt,
-    fmt: str = typer.Option("mermaid", "--format", help="mermaid or svg"),
+    target: str = typer.Option("aws", "--target", "--host",
+                               help="whose boundaries to draw: compose, aws or railway"),
+    fmt: str = typer.Option("mermaid", "--format", help="mermaid (text for GitHub Markdown) or svg (needs Graphviz)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
 ) -> None:
-    """Diagram of services, env-reference edges and AWS boundaries (Lightsail pod, Fargate tasks, RDS).
+    """Diagram of one host: its boundaries as boxes, the services inside them, env-reference edges.
 
-    Mermaid renders in GitHub Markdown; SVG opens in any browser: `topo graph --format svg -o topology.svg`.
+    Boxes per --target: compose — one Docker network on the developer's machine, published ports on 127.0.0.1;
+    aws — the Lightsail pod (one network namespace: localhost), Fargate tasks (Service Connect names), RDS and what
+    is outside AWS (placement.aws); railway — one Railway project + environment, SERVICE.railway.internal on the
+    private network, volumes attached, public domains and TCP proxies.
+    An edge goes from the service whose env (or command) references another to that service; a provider reached by
+    the same variables from every consumer names them in its box (hover an edge in the SVG for its variables).
+
+    Mermaid renders in GitHub Markdown. SVG is laid out by Graphviz `dot` (`make graph-deps` installs it):
+    `topo graph --target railway --format svg -o railway.svg`. docs/graphs/ holds the reference pictures.
     """
     from harness import graph as g
 
     if fmt not in ("mermaid", "svg"):
         err.print(f"unknown format '{fmt}'; use mermaid or svg", markup=False)
         raise typer.Exit(2)
+    if target not in g.HOSTS:
+        err.print(f"unknown target '{target}' for a graph; use {', '.join(g.HOSTS)}", markup=False)
+        raise typer.Exit(2)
     topology, _ = _load(file)
-    text = g.mermaid(topology) if fmt == "mermaid" else g.svg(topology)
+    text = g.mermaid(topology, target) if fmt == "mermaid" else g.svg(topology, target)
     if output:
         output.write_text(text)
         out.print(f"wrote {output}")
@@ -505,6 +579,21 @@ def chaos_spot(service: str = typer.Argument(..., help="a Fargate service, e.g. 
     stack = _stack(file, project, target)
     result = spot(stack, service, on_event=lambda who, state, detail: err.print(f"  {who}: {state} — {detail}",
                                                                                markup=False))
+    out.print(f"{service}: stopped in {result['stopped_in_s']} s, back in {result['back_in_s']} s; "
+              + (f"volumes REPLACED (data lost): {', '.join(result['replaced_volumes'])}" if result["replaced_volumes"]
+                 else f"volume kept ({result['volume_lifecycle']})"), markup=False)
+
+
+@chaos_app.command("interrupt")
+def chaos_interrupt(service: str = typer.Argument(..., help="a service of the topology, e.g. redpanda"),
+                    file: Path = FileOpt, project: Optional[str] = ProjectOpt,
+                    target: str = typer.Option("aws-emulation", "--target", help="the running target")) -> None:
+    """Interrupt and replace one service the way its host does: a Fargate Spot interruption on aws-emulation (and
+    compose), a redeploy on railway-emulation (SIGTERM, SIGKILL after drainingSeconds, the volume kept)."""
+    stack = _stack(file, project, target)
+    err.print(f"{target}: {stack.host.interruption}", markup=False)
+    result = stack.interrupt(service, on_event=lambda who, state, detail: err.print(f"  {who}: {state} — {detail}",
+                                                                                   markup=False))
     out.print(f"{service}: stopped in {result['stopped_in_s']} s, back in {result['back_in_s']} s; "
               + (f"volumes REPLACED (data lost): {', '.join(result['replaced_volumes'])}" if result["replaced_volumes"]
                  else f"volume kept ({result['volume_lifecycle']})"), markup=False)
