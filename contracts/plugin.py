@@ -74,7 +74,7 @@ def contract_env(pytestconfig, contract_target):
     pytestconfig._topo_stack = stack  # type: ignore[attr-defined]
     from harness.runtime.usage import UsageSampler  # measured CPU/memory → usage.json (`topo cost --compare`)
 
-    sampler = UsageSampler(stack.project if stack is not None else "").start()
+    sampler = UsageSampler(stack.project if stack is not None else "", interval=5.0).start()  # cheap beside the load
     if stack is not None:
         from harness.runtime.images import standin_verdict
 
