@@ -181,21 +181,22 @@ def cost(
         for row in cmp["rows"]:
             table.add_row(row["category"], *("-" if row[h] is None else f"{row[h]:.2f}" for h in hosts))
         table.add_row("[b]total[/b]", *(f"[b]{cmp['totals'][h]:.2f}[/b]" for h in hosts))
-        if "railway" in hosts and per["railway"]["idle_total_usd"] is not None:
-            table.add_row("total if idle all month", *(f"{per[h]['idle_total_usd']:.2f}" if h == "railway" else "-"
+        if any(per[h].get("idle_total_usd") is not None for h in hosts):  # a usage-billed host measured idle too
+            table.add_row("total if idle all month", *(f"{per[h]['idle_total_usd']:.2f}"
+                                                        if per[h].get("idle_total_usd") is not None else "-"
                                                         for h in hosts))
         table.add_row("the platform chapter's figure", *(cmp["chapter"][h] for h in hosts))
         out.print(table)
-        if "railway" in hosts:
-            rw = per["railway"]
-            detail = Table(title=f"Railway, {rw['plan']} plan, from measured usage ({rw['measured']['file']})")
+        for rw in (per[h] for h in hosts if "measured" in per[h]):  # usage-billed hosts: what was measured
+            detail = Table(title=f"{rw.get('title', 'usage-billed host')}, {rw['plan']} plan, from measured usage "
+                                 f"({rw['measured']['file']})")
             for col in ("item", "service", "quantity", "USD/month", "how"):
                 detail.add_column(col, justify="right" if col == "USD/month" else "left")
             for line in rw["lines"]:
                 detail.add_row(line["item"], line["service"], line["quantity"], f"{line['monthly_usd']:.2f}", line["how"])
             out.print(detail)
             out.print(f"Measured, not guessed: {rw['assumption']}.", markup=False)
-            if rw["idle_total_usd"] is not None:
+            if rw.get("idle_total_usd") is not None:
                 out.print(f"Idle (measured over {rw['idle_window_s']} s before the load, held all month): "
                           f"${rw['idle_total_usd']:.2f}/month.", markup=False)
             out.print(f"Plan: {rw['plan']} — {rw['plan_why']}.", markup=False)

@@ -217,7 +217,7 @@ def railway_estimate(t: Topology, usage: dict | None, usage_path: str = "reports
     m = usage.get("measured") or {}
     lines = compute + other + fee
     return {
-        "prices_date": RAILWAY_PRICES_DATE,
+        "title": "Railway", "prices_date": RAILWAY_PRICES_DATE,
         "plan": plan, "plan_why": plan_why,
         "lines": [asdict(line) | {"monthly_usd": round(line.monthly_usd, 2)} for line in lines],
         "usage_usd": round(use, 2), "total_usd": round(total, 2), "idle_total_usd": idle_total,
