@@ -2,6 +2,7 @@
 is set — the emulator's tokens are unsigned and firebase-admin accepts them only in that mode)."""
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import firebase_admin
@@ -14,9 +15,20 @@ class _Anonymous(credentials.Base):
         return AnonymousCredentials()
 
 
+_init = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def app(project: str) -> firebase_admin.App:
-    return firebase_admin.initialize_app(_Anonymous(), {"projectId": project}, name=f"deml-{project}")
+    """One firebase-admin app per project. The HTTP server answers on many threads, and lru_cache does not stop two
+    first calls from both initialising: the second initialize_app raised ValueError ("app named ... already
+    exists"), which answered the first concurrent requests 401 "invalid ID token: ValueError"."""
+    name = f"deml-{project}"
+    with _init:
+        try:
+            return firebase_admin.get_app(name)
+        except ValueError:  # not initialised yet
+            return firebase_admin.initialize_app(_Anonymous(), {"projectId": project}, name=name)
 
 
 def tenant_of(id_token: str, project: str) -> str:

@@ -157,3 +157,44 @@ def test_http_server_answers_on_ipv4_and_ipv6():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_firebase_app_is_initialised_once_under_concurrent_first_calls(monkeypatch):
+    """The backend's first requests arrive on several threads at once: each must get the one app, none a
+    ValueError from a second initialize_app (seen as 401 'invalid ID token: ValueError' on a fresh backend)."""
+    import threading
+
+    import firebase_admin
+
+    from deml import auth
+
+    calls = []
+    real = firebase_admin.initialize_app
+
+    def slow_initialize(*args, **kwargs):  # widen the window in which a second caller could slip in
+        calls.append(1)
+        time.sleep(0.2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(firebase_admin, "initialize_app", slow_initialize)
+    auth.app.cache_clear()
+    project = f"demo-race-{time.time_ns()}"
+    results, errors = [], []
+
+    def call():
+        try:
+            results.append(auth.app(project))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not errors, errors
+        assert len(calls) == 1 and len({id(a) for a in results}) == 1
+    finally:
+        firebase_admin.delete_app(results[0]) if results else None
+        auth.app.cache_clear()
