@@ -163,3 +163,47 @@ def test_ipv6_only_network_refuses_a_server_bound_to_0000_and_serves_one_bound_t
         assert "refused" in results["0.0.0.0"].lower(), results
     finally:
         subprocess.run(["docker", "network", "rm", net], capture_output=True)
+
+
+def _serve(answer):
+    import http.server
+    import threading
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            code = answer(self.headers.get("Host", ""), self.path)
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _Stack:
+    def __init__(self, port):
+        self.access = type("A", (), {"host_port": lambda _self, service, name: port})()
+
+
+@pytest.mark.parametrize("answer, ok", [
+    (lambda host, path: 200 if host == HEALTHCHECK_HOST and path == "/healthz" else 418, True),
+    # an app that allows only its own hosts refuses Railway's health checker: the deploy fails
+    (lambda host, path: 403 if host == HEALTHCHECK_HOST else 200, False),
+    (lambda host, path: 301, False),  # a redirect is not 200
+])
+def test_health_gate_wants_200_for_railways_host_header(topology, answer, ok):
+    from harness.targets.railway_emulation import railway_healthcheck
+
+    server = _serve(answer)
+    try:
+        backend = topology.service("backend")
+        outcome = railway_healthcheck(_Stack(server.server_address[1]), backend, backend.port("http"), timeout_s=1)
+    finally:
+        server.shutdown()
+    assert outcome["ok"] is ok, outcome
+    if not ok:
+        assert "no 200 within 1 s" in outcome["summary"]
