@@ -62,6 +62,23 @@ def depends_on(topology: Topology, service: Service) -> dict:
             for d in service.depends_on}
 
 
+def mounts_and_checks(topology: Topology, service: Service, volumes: dict) -> dict:
+    """The part of a compose service spec every compose-shaped host writes alike: named volumes (each also added
+    to the file's `volumes`), hardening, healthcheck and start order."""
+    spec: dict = {}
+    if service.volumes:
+        spec["volumes"] = [f"{v.name}:{v.path}" for v in service.volumes]
+        for v in service.volumes:
+            volumes[v.name] = {"labels": {"org.topo.project": topology.project}}
+    spec.update(hardening(service))
+    hc = healthcheck(service)
+    if hc:
+        spec["healthcheck"] = hc
+    if service.depends_on:
+        spec["depends_on"] = depends_on(topology, service)
+    return spec
+
+
 class ComposeTarget(Host):
     name = "compose"
     description = "docker compose file for local development (compose/docker-compose.yml)"
@@ -108,16 +125,7 @@ class ComposeTarget(Host):
             exposed = [str(p.port) for p in s.ports if not p.publish]
             if exposed:
                 spec["expose"] = exposed
-            if s.volumes:
-                spec["volumes"] = [f"{v.name}:{v.path}" for v in s.volumes]
-                for v in s.volumes:
-                    volumes[v.name] = {"labels": {"org.topo.project": topology.project}}
-            spec.update(hardening(s))
-            hc = healthcheck(s)
-            if hc:
-                spec["healthcheck"] = hc
-            if s.depends_on:
-                spec["depends_on"] = depends_on(topology, s)
+            spec.update(mounts_and_checks(topology, s, volumes))
             if s.resources:
                 # Local development does not cap CPU (that is aws-emulation's job); memory is a hard limit here too.
                 spec["deploy"] = {"resources": {"limits": {"memory": f"{max(s.resources.memory_mib * 2, 256)}M"},

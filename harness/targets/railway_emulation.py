@@ -29,9 +29,9 @@ from __future__ import annotations
 import yaml
 
 from harness.errors import TopoError
-from harness.model import Service, Topology, resolve
+from harness.model import RailwayPlacement, Service, Topology, resolve
 from harness.targets.base import UNREPRESENTABLE, Host, Rendering, View, header
-from harness.targets.compose import _escape, compose_views, depends_on, hardening, healthcheck, secret_env_var
+from harness.targets.compose import _escape, compose_views, mounts_and_checks, secret_env_var
 
 FILE = "compose/railway-emulation.yml"
 DOMAIN = "railway.internal"
@@ -43,8 +43,9 @@ def private_domain(service: Service) -> str:
     return f"{service.name}.{DOMAIN}"
 
 
-def _placement(service: Service):
-    return service.placement.get("railway")
+def _placement(service: Service) -> RailwayPlacement:
+    """`placement.railway`, or Railway's defaults when the topology declares none."""
+    return service.placement.get("railway") or RailwayPlacement(key=f"{service.key}.placement.railway")
 
 
 def _http_port(service: Service):
@@ -57,28 +58,20 @@ def _http_port(service: Service):
 
 def _restart(service: Service) -> str:
     p = _placement(service)
-    policy = getattr(p, "restart", "on-failure") if p is not None else "on-failure"
-    retries = getattr(p, "restart_max_retries", 10) if p is not None else 10
-    if policy == "always":
-        return "always"
-    if policy == "never":
-        return "no"
-    return f"on-failure:{retries}"
+    return {"always": "always", "never": "no"}.get(p.restart, f"on-failure:{p.restart_max_retries}")
 
 
 def _draining(service: Service) -> int:
-    p = _placement(service)
-    value = getattr(p, "draining_seconds", None) if p is not None else None
-    return 0 if value is None else int(value)
+    value = _placement(service).draining_seconds
+    return 0 if value is None else int(value)  # None: Railway's default, 0 s
 
 
 def _healthcheck_timeout(service: Service) -> int:
-    p = _placement(service)
-    return int(getattr(p, "healthcheck_timeout_seconds", 300)) if p is not None else 300
+    return int(_placement(service).healthcheck_timeout_seconds)
 
 
 def _ipv6_only(t: Topology) -> bool:
-    return getattr(getattr(t, "railway", None), "private_network", "dual-stack") == "ipv6-only"
+    return t.railway.private_network == "ipv6-only"
 
 
 class RailwayEmulationTarget(Host):
@@ -125,9 +118,8 @@ class RailwayEmulationTarget(Host):
     def render(self, t: Topology) -> Rendering:
         out = Rendering(self.name)
         project = self.project or self.default_project(t)
-        railway = getattr(t, "railway", None)
-        railway_project = getattr(railway, "project", "") or t.project
-        environment = getattr(railway, "environment", "") or "production"
+        railway_project = t.railway.project or t.project
+        environment = t.railway.environment or "production"
         v6 = _ipv6_only(t)
         addresses = {s.name: f"{IPV6_SUBNET.split('::')[0]}::{i + 10:x}" for i, s in enumerate(t.services)}
         services: dict[str, dict] = {}
@@ -162,16 +154,7 @@ class RailwayEmulationTarget(Host):
             operator = [f"127.0.0.1:{self.host_port(p)}:{p.port}" for p in s.ports if p.publish]
             if operator:
                 spec["ports"] = operator
-            if s.volumes:
-                spec["volumes"] = [f"{v.name}:{v.path}" for v in s.volumes]
-                for v in s.volumes:
-                    volumes[v.name] = {"labels": {"org.topo.project": t.project}}
-            spec.update(hardening(s))
-            hc = healthcheck(s)
-            if hc:
-                spec["healthcheck"] = hc
-            if s.depends_on:
-                spec["depends_on"] = depends_on(t, s)
+            spec.update(mounts_and_checks(t, s, volumes))
             spec["stop_grace_period"] = f"{_draining(s)}s"
             spec["labels"] = {"org.topo.project": t.project, "org.topo.service": s.name, "org.topo.role": s.role,
                               "org.topo.railway.private_domain": private_domain(s),
