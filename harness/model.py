@@ -262,6 +262,7 @@ class Topology:
     marks: Mapping[str, tuple[int, int]] = field(repr=False, compare=False, default_factory=dict)
     profiles: Mapping[str, Profile] = field(default_factory=dict)
     profile: str = ""  # the profile applied (with_profile), '' for the topology as written
+    subset: tuple[str, ...] = ()  # the services kept by with_services (with what they need), () for all of them
     railway: Railway = field(default_factory=Railway)
 
     def service(self, name: str) -> Service | None:
@@ -311,6 +312,41 @@ def with_profile(t: Topology, name: str) -> Topology:
             hc = replace(hc, interval_seconds=prof.healthcheck_interval_seconds)
         services.append(replace(s, env=env, healthcheck=hc))
     return replace(t, services=tuple(services), profile=name)
+
+
+def needed_by(t: Topology, names) -> tuple[str, ...]:
+    """`names` with every service they declare in `depends_on`, transitively, in topology order."""
+    from harness.errors import TopoError
+
+    unknown = [n for n in names if t.service(n) is None]
+    if unknown:
+        raise TopoError(f"{t.file}: no service {', '.join(map(repr, unknown))}; the topology declares "
+                        f"{', '.join(s.name for s in t.services)}")
+    keep, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in keep:
+            keep.add(name)
+            todo += list(t.service(name).depends_on)
+    return tuple(s.name for s in t.services if s.name in keep)
+
+
+def with_services(t: Topology, names) -> Topology:
+    """The topology cut down to `names` and what they depend on (needed_by). Bootstrap steps of the services left
+    out are dropped, and an environment reference to one of them (`${backend.host}`, `${backend.port.http}`) is
+    written as its plain service name and port: it names a host that does not answer in the subset, which is what
+    a component test wants to see if the code under test calls it. Empty `names` returns the topology unchanged.
+    Like a profile, a subset is never written to committed renderings."""
+    if not names:
+        return t
+    keep = needed_by(t, list(names))
+    left_out = replace(t, services=tuple(s for s in t.services if s.name not in keep))
+
+    def cut(value: str) -> str:
+        return resolve(left_out, value, host_of=lambda svc: svc.name)
+
+    services = tuple(replace(s, env=tuple((k, cut(v)) for k, v in s.env)) for s in t.services if s.name in keep)
+    return replace(t, services=services, bootstrap={k: v for k, v in t.bootstrap.items() if k in keep}, subset=keep)
 
 
 # ---- env references ---------------------------------------------------------------------------------------------

@@ -94,3 +94,34 @@ def compose_version() -> str:
     if version.startswith(("1.", "v1")):
         raise TopoError(f"docker compose reports {version}; Compose v2 is required")
     return version
+
+
+def compose_project(project: str, files: list[Path], env_file: Path | None = None, services: list[str] | None = None):
+    """The lifecycle of one compose project (`up --detach`, `down --volumes`) on testcontainers' DockerCompose, with
+    the project name its API lacks (`-p PROJECT` before the files). A failed command raises CommandError with its
+    output instead of the library's bare CalledProcessError."""
+    from testcontainers.compose import DockerCompose
+
+    class ComposeProject(DockerCompose):
+        @property
+        def compose_command_property(self) -> list[str]:
+            cmd = ["docker", "compose", "-p", project]
+            for f in files:
+                cmd += ["-f", str(f)]
+            if env_file is not None and Path(env_file).exists():
+                cmd += ["--env-file", str(env_file)]
+            return cmd
+
+        def _run_command(self, cmd, context=None):
+            return _run_bytes(list(cmd), Path(context or self.context), self.hint)
+
+    c = ComposeProject(context=str(files[0].parent), wait=False, services=services or None, keep_volumes=False)
+    c.hint = "`topo logs SERVICE` shows why a container did not start"
+    return c
+
+
+def _run_bytes(cmd: list[str], cwd: Path, hint: str) -> subprocess.CompletedProcess:
+    """run() for testcontainers, which reads stdout/stderr as bytes. COMPOSE_REMOVE_ORPHANS: `up` also removes the
+    containers of services no longer in the file (as `--remove-orphans`)."""
+    out = run(cmd, cwd=cwd, hint=hint, env={**os.environ, "COMPOSE_REMOVE_ORPHANS": "true"})
+    return subprocess.CompletedProcess(out.args, out.returncode, out.stdout.encode(), out.stderr.encode())

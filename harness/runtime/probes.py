@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -198,3 +199,43 @@ def wait_for(probe: Probe, deadline_s: float, interval: float = 0.5,
             state, logs = diagnose(probe.service) if diagnose else ("", "")
             raise ProbeTimeout(probe.service, deadline_s, last, state, logs, hint)
         time.sleep(interval)
+
+
+
+@lru_cache(maxsize=1)
+def _probe_wait_class():
+    from testcontainers.core.waiting_utils import WaitStrategy  # imported on first use: it pulls in the docker SDK
+
+    class ProbeWait(WaitStrategy):
+        """A topo probe as a testcontainers wait strategy."""
+
+        def __init__(self, probe: Probe, timeout: float, hint: str, abort: Callable[[], BaseException | None],
+                     diagnose: Callable[[str], tuple[str, str]] | None):
+            super().__init__()
+            self.probe, self.hint, self.abort, self.diagnose = probe, hint, abort, diagnose
+            self._startup_timeout = timeout
+            self.waited, self.answered = 0.0, ""
+
+        def wait_until_ready(self, container=None) -> None:
+            def diagnose(_service: str) -> tuple[str, str]:
+                try:
+                    container.reload()
+                    out, err = container.get_logs()
+                    return str(getattr(container, "status", "")), (out + err).decode(errors="replace")[-3000:]
+                except Exception as exc:  # noqa: BLE001 — the diagnosis must not hide the timeout
+                    return f"unknown ({type(exc).__name__})", ""
+
+            self.waited, self.answered = wait_for(self.probe, self._startup_timeout, diagnose=self.diagnose or (
+                diagnose if container is not None else None), hint=self.hint, abort=self.abort)
+
+    return ProbeWait
+
+
+def probe_wait(probe: Probe, timeout: float = 240.0, hint: str = "",
+               abort: Callable[[], BaseException | None] = lambda: None,
+               diagnose: Callable[[str], tuple[str, str]] | None = None):
+    """A probe as a testcontainers wait strategy (`DockerContainer.waiting_for(...)`, `DockerCompose.waiting_for`):
+    `wait_until_ready(container)` retries the probe until `timeout`, then raises ProbeTimeout with the container's
+    state and last log lines (or what `diagnose(service)` returns); afterwards `.waited` and `.answered` say how long
+    it took and what answered."""
+    return _probe_wait_class()(probe, timeout, hint, abort, diagnose)

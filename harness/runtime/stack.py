@@ -18,8 +18,8 @@ from harness.errors import TopoError
 from harness.model import Topology
 from harness.render import write
 from harness.runtime import bootstrap, secrets
-from harness.runtime.docker import Compose, compose_version, docker_available
-from harness.runtime.probes import ProbeTimeout, wait_for
+from harness.runtime.docker import Compose, compose_project, compose_version, docker_available
+from harness.runtime.probes import ProbeTimeout, probe_wait
 from harness.runtime.services import Access, Endpoint
 
 Event = Callable[[str, str, str], None]  # (service or phase, state, detail)
@@ -73,7 +73,7 @@ class Stack:
 
         self.host_class = host(self.target)  # TopoError naming the runnable hosts when it is not one
         self.project = self.project or self.host_class().default_project(self.topology)
-        if self.ephemeral or self.topology.profile:
+        if self.ephemeral or self.topology.profile or self.topology.subset:
             # its own file: an ephemeral stack shifts ports, a profiled one differs by declared values; neither may
             # overwrite the committed rendering that `topo render --check` holds to topology.yaml
             self.compose_file = self.root / ".topo" / "stacks" / self.project / f"{self.target}.yml"
@@ -87,6 +87,11 @@ class Stack:
     @property
     def compose(self) -> Compose:
         return Compose(self.project, [self.compose_file], self.root / ".topo" / "secrets.env")
+
+    @property
+    def lifecycle(self):
+        """`up --detach` / `down --volumes` of this project on testcontainers' DockerCompose."""
+        return compose_project(self.project, [self.compose_file], self.root / ".topo" / "secrets.env")
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -128,8 +133,7 @@ class Stack:
 
         def compose_up() -> None:
             try:
-                self.compose("up", "-d", "--remove-orphans", "--quiet-pull",
-                             hint="`topo logs SERVICE` shows why a container did not start")
+                self.lifecycle.start()
             except BaseException as exc:  # noqa: BLE001 — reported after the probes
                 failure.append(exc)
 
@@ -140,10 +144,11 @@ class Stack:
         def one(name: str, probe, budget: float) -> tuple[str, float, str]:
             on_event(name, "waiting", probe.what)
             hint = {"firebase": "the Auth emulator needs ≈ 20 s; check `topo logs firebase`"}.get(name, f"`topo logs {name}`")
-            waited, detail = wait_for(probe, budget, diagnose=self.diagnose, hint=hint,
-                                      abort=lambda: failure[0] if failure else None)
-            on_event(name, "ready", f"{probe.what}: {detail} ({waited:.1f} s)")
-            return name, waited, f"{probe.what}: {detail}"
+            strategy = probe_wait(probe, budget, hint, abort=lambda: failure[0] if failure else None,
+                                  diagnose=self.diagnose)
+            strategy.wait_until_ready()
+            on_event(name, "ready", f"{probe.what}: {strategy.answered} ({strategy.waited:.1f} s)")
+            return name, strategy.waited, f"{probe.what}: {strategy.answered}"
 
         def wait_all(services) -> None:
             checks = [(s.name, p) for s in services for p in access.probes(s, lambda n=s.name: self.compose.container_id(n))]
@@ -208,8 +213,9 @@ class Stack:
         svc = self.topology.service(service)
         waited = 0.0
         for probe in self.access.probes(svc, lambda: self.compose.container_id(service)):
-            w, _ = wait_for(probe, deadline, diagnose=self.diagnose, hint=f"`topo logs {service}`")
-            waited = max(waited, w)
+            strategy = probe_wait(probe, deadline, f"`topo logs {service}`", diagnose=self.diagnose)
+            strategy.wait_until_ready()
+            waited = max(waited, strategy.waited)
         return waited
 
     def signal(self, service: str, sig: str = "KILL") -> None:
@@ -233,8 +239,10 @@ class Stack:
     def down(self, volumes: bool = False) -> None:
         if not self.compose_file.exists():
             self.render()
-        args = ["down", "--remove-orphans", "--timeout", "20"] + (["--volumes"] if volumes else [])
-        self.compose(*args, hint="is the Docker engine running? `topo doctor`")
+        if volumes:
+            self.lifecycle.stop(down=True)  # `down --volumes`
+        else:
+            self.compose("down", "--remove-orphans", "--timeout", "20", hint="is the Docker engine running? `topo doctor`")
         self.host.after_down(self)
         if volumes and not self.ephemeral:
             secrets.remove(self.root)

@@ -89,7 +89,7 @@ class Host(Target):
         """The renderer for one running stack: its shifted ports, its own file and project when ephemeral."""
         import os
 
-        if not (stack.ephemeral or stack.topology.profile):
+        if not (stack.ephemeral or stack.topology.profile or stack.topology.subset):
             return cls()
         rel = os.path.relpath(stack.root / ".topo" / "secrets", stack.compose_file.parent)
         return cls(stack.port_offset, str(stack.compose_file.relative_to(stack.root)),

@@ -1,0 +1,227 @@
+"""One running topology for tests: `environment()` (a context manager) and `start()` (explicit `close()`).
+
+    from harness.testing import environment
+
+    with environment("topology.yaml", target="compose", services=["telemetry-worker"]) as env:
+        env.endpoints.kafka_bootstrap           # typed endpoints (Endpoints)
+        env.kafka_producer().produce(...)       # clients with the topology's SASL settings
+        env.sign_in("tenant1").id_token         # an Auth-emulator user with a tenant claim
+
+Every stack is ephemeral: its own compose project, published ports shifted to a free range on 127.0.0.1, rendered
+into .topo/stacks/PROJECT/ (never over a committed rendering), and always torn down with its volumes. When the
+body raised (or `close(failed=True)`), every service's logs are kept in reports/logs/PROJECT/ first.
+
+The lifecycle runs on testcontainers: `docker compose up --detach` / `down --volumes` through its DockerCompose
+(harness.runtime.docker.compose_project), and readiness through topo's probes as testcontainers wait strategies
+(harness.runtime.probes.probe_wait) — Kafka metadata over SASL, ClickHouse `SELECT 1`, Postgres, Redis `PING`, a
+Firestore write + read, an Auth sign-up, each app's health endpoint. Why one compose project rather than a container
+per service: a host's rendering *is* what is under test (aws-emulation's shared Lightsail network namespace and cgroup,
+railway-emulation's private network and deploy gate exist only in its compose file). For a single service in
+isolation, `container_for` (harness.testing.containers) builds it from the same topology.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from harness.errors import TopoError
+from harness.pytest_plugin import Endpoints, endpoints_of
+
+Event = Callable[[str, str, str], None]
+
+
+@dataclass
+class Environment:
+    """A running topology (or an already deployed one, when `stack` is None) and clients for it."""
+
+    endpoints: Endpoints | None  # None only while a stack is coming up
+    target: str
+    stack: object | None = None  # harness.runtime.stack.Stack: control over containers (faults, restarts, logs)
+    topology: object | None = None  # harness.model.Topology as brought up (profile and service subset applied)
+    seconds: dict = field(default_factory=dict)  # bring-up split (data_plane, bootstrap, healthy, total) + teardown
+    logs_dir: Path | None = None  # where the logs were kept, after a failed close
+    _closed: bool = False
+
+    # ---- what a test reaches ---------------------------------------------------------------------------------
+
+    @property
+    def project(self) -> str:
+        return self.stack.project if self.stack is not None else self.endpoints.project
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.topology.services) if self.topology is not None else ()
+
+    def kafka_config(self, admin: bool = False, **extra) -> dict:
+        """confluent-kafka settings with the topology's SASL mechanism: the application user (least privilege) by
+        default, the bootstrap superuser with admin=True."""
+        from harness.runtime.probes import KafkaProbe
+
+        e = self.endpoints
+        user, password = ((e.kafka_admin_user, e.kafka_admin_password) if admin
+                          else (e.kafka_app_user, e.kafka_app_password))
+        return {**KafkaProbe("kafka", e.kafka_bootstrap, user, password, e.kafka_mechanism).config(),
+                "log_level": 0, **extra}
+
+    def kafka_producer(self, admin: bool = False, **extra):
+        from confluent_kafka import Producer
+
+        return Producer(self.kafka_config(admin, **{"enable.idempotence": True, **extra}))
+
+    def kafka_consumer(self, group: str = "", admin: bool = False, **extra):
+        """A consumer in its own group (a fresh one unless named), reading from the earliest offset."""
+        from confluent_kafka import Consumer
+
+        return Consumer(self.kafka_config(admin, **{"group.id": group or f"test-{uuid.uuid4().hex[:8]}",
+                                                    "auto.offset.reset": "earliest", **extra}))
+
+    def kafka_admin(self):
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient(self.kafka_config(admin=True))
+
+    def sign_in(self, tenant: str):
+        """A new Auth-emulator user whose ID token carries the custom claim tenant_id=tenant (FirebaseUser)."""
+        from harness import clients
+
+        return clients.sign_in(self.endpoints.auth_host, self.endpoints.firebase_project, tenant)
+
+    def call(self, name: str, data, id_token: str | None = None):
+        """Call a Firebase callable function (POST {"data": ...}); returns the requests.Response."""
+        from harness import clients
+
+        return clients.call(self.endpoints.functions_url, self.endpoints.firebase_project, name, data, id_token)
+
+    def firestore_doc(self, path: str) -> dict | None:
+        from harness import clients
+
+        return clients.firestore_doc(self.endpoints.firestore_host, self.endpoints.firebase_project, path)
+
+    def firestore(self):
+        """A google-cloud-firestore client on the emulator (needs the `google-cloud-firestore` package)."""
+        import os
+
+        from google.cloud import firestore  # type: ignore[import-not-found]
+
+        os.environ["FIRESTORE_EMULATOR_HOST"] = self.endpoints.firestore_host
+        return firestore.Client(project=self.endpoints.firebase_project)
+
+    def clickhouse(self, sql: str) -> list[dict]:
+        """Rows of a ClickHouse query (JSONEachRow over HTTP) as the topology's ClickHouse user."""
+        from harness import clients
+
+        e = self.endpoints
+        return clients.clickhouse(e.clickhouse_url, e.clickhouse_user, e.clickhouse_password, sql)
+
+    def postgres(self):
+        """A psycopg connection to the topology's database (autocommit)."""
+        import psycopg
+
+        return psycopg.connect(self.endpoints.postgres_dsn, password=self.endpoints.postgres_password,
+                               autocommit=True, connect_timeout=10)
+
+    def redis(self):
+        import redis
+
+        return redis.Redis(host=self.endpoints.redis_host, port=self.endpoints.redis_port, socket_timeout=10)
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+
+    def logs(self, service: str, tail: int = 200) -> str:
+        if self.stack is None:
+            raise TopoError(f"{self.target}: no container to read logs from (an already deployed environment)")
+        return self.stack.compose.logs(service, tail=tail)
+
+    def keep_logs(self, root: Path | None = None) -> Path | None:
+        """Write every service's logs to reports/logs/PROJECT/SERVICE.log; return the folder."""
+        if self.stack is None:
+            return None
+        folder = (root or self.stack.root) / "reports" / "logs" / self.project
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in self.services:
+            (folder / f"{name}.log").write_text(self.stack.compose.logs(name, tail=2000) + "\n")
+        self.logs_dir = folder
+        return folder
+
+    def close(self, failed: bool = False, keep: bool = False) -> None:
+        """Tear the stack down with its volumes (logs kept first when `failed`); `keep` leaves it running and says
+        how to remove it. Safe to call twice; never raises for a stack that is already gone."""
+        if self._closed or self.stack is None:
+            return
+        self._closed = True
+        stack = self.stack
+        if failed:
+            try:
+                print(f"topo: logs of {self.project} kept in {self.keep_logs()}")
+            except Exception as exc:  # noqa: BLE001 — keeping logs must not hide the test's own failure
+                print(f"topo: could not keep the logs of {self.project}: {exc}")
+        if keep:
+            print(f"topo: kept stack {self.project}; remove it with "
+                  f"`docker compose -p {self.project} -f {stack.compose_file} down --volumes`")
+            return
+        import shutil
+
+        t0 = time.monotonic()
+        try:
+            stack.down(volumes=True)
+        finally:
+            shutil.rmtree(stack.compose_file.parent, ignore_errors=True)
+            self.seconds["teardown"] = round(time.monotonic() - t0, 1)
+
+
+def load_topology(path: str | Path = "topology.yaml", profile: str = "", services: Iterable[str] = ()):
+    """The topology of a file with a profile and a service subset applied (TopologyError names file/line/key)."""
+    from harness.loader import load
+    from harness.model import with_profile, with_services
+
+    topology, _warnings = load(Path(path))
+    return with_services(with_profile(topology, profile), list(services))
+
+
+def start(topology: str | Path = "topology.yaml", *, target: str = "compose", services: Iterable[str] = (),
+          profile: str = "", project: str = "", on_event: Event = lambda *a: None,
+          deadline: float = 300.0) -> Environment:
+    """Bring a topology up on a runnable host (see `topo targets`) or open an already deployed environment
+    (`target="endpoints:FILE"`). `services` keeps only those and what they depend on; `profile` applies one of
+    the topology's `profiles:`. The caller must `close()` the result; `environment()` does it for you."""
+    if target.startswith("endpoints:"):
+        from contracts.targets import endpoints_from_file
+
+        return Environment(endpoints_from_file(target.split(":", 1)[1]), target)
+    from harness.runtime.stack import Stack, free_port_offset
+    from harness.targets import RUNNABLE
+
+    if target not in RUNNABLE:
+        raise TopoError(f"unknown target {target!r}: use one of {', '.join(RUNNABLE)} or endpoints:FILE")
+    path = Path(topology).resolve()
+    t = load_topology(path, profile, services)
+    stack = Stack(t, path.parent, project or f"{t.project}-{uuid.uuid4().hex[:6]}", free_port_offset(t),
+                  ephemeral=True, target=target)
+    env = Environment(endpoints=None, target=target, stack=stack, topology=t)
+    try:
+        stack.report = stack.up(deadline=deadline, on_event=on_event)
+        env.endpoints = endpoints_of(stack)
+        env.seconds.update(stack.report.seconds)
+    except BaseException:
+        env.close(failed=True)
+        raise
+    return env
+
+
+@contextmanager
+def environment(topology: str | Path = "topology.yaml", *, target: str = "compose", services: Iterable[str] = (),
+                profile: str = "", keep: bool = False, on_event: Event = lambda *a: None) -> Iterator[Environment]:
+    """`start()` as a context manager: torn down on exit, logs kept when the body raised."""
+    env = start(topology, target=target, services=services, profile=profile, on_event=on_event)
+    failed = False
+    try:
+        yield env
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        env.close(failed=failed, keep=keep)
