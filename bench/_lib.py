@@ -1,13 +1,12 @@
 """Shared pieces of the benchmarks: the repository root, ephemeral stacks, docker helpers, statistics.
 
-Every benchmark uses the project's own Python API (harness.loader, harness.runtime.stack, harness.clients) on an
-ephemeral compose project (unique name, shifted host ports) and always tears it down with its volumes.
+Every benchmark uses topo's public testing API (harness.testing) on an ephemeral compose project (unique name,
+shifted host ports) and always tears it down with its volumes.
 """
 from __future__ import annotations
 
 import json
 import math
-import shutil
 import statistics
 import subprocess
 import sys
@@ -21,33 +20,28 @@ for p in (ROOT, ROOT / "app"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from harness.loader import load  # noqa: E402
-from harness.runtime.stack import Stack, free_port_offset  # noqa: E402
+from harness.testing import Environment, load_topology, prepare  # noqa: E402
 
 
 def topology():
-    t, _warnings = load(ROOT / "topology.yaml")
-    return t
+    return load_topology(ROOT / "topology.yaml")
 
 
-def ephemeral_stack(prefix: str, project: str = "", port_offset: int | None = None) -> Stack:
-    t = topology()
-    project = project or f"{t.project}-{prefix}-{uuid.uuid4().hex[:6]}"
-    offset = free_port_offset(t) if port_offset is None else port_offset
-    return Stack(t, ROOT, project=project, port_offset=offset, ephemeral=True)
+def ephemeral(prefix: str, project: str = "", port_offset: int | None = None) -> Environment:
+    """An ephemeral environment of the reference topology, not brought up yet (`.up()`, or `.attach()` to a
+    project that already runs)."""
+    return prepare(ROOT / "topology.yaml", project=project or f"{topology().project}-{prefix}-{uuid.uuid4().hex[:6]}",
+                   port_offset=port_offset)
 
 
-def teardown(stack: Stack, log=print) -> None:
+def teardown(env: Environment, log=print) -> None:
     """`compose down --volumes` and remove the rendered file of the ephemeral project; never raises."""
     t0 = time.monotonic()
     try:
-        stack.down(volumes=True)
+        env.close()
     except Exception as exc:  # noqa: BLE001 — teardown must not hide the benchmark's own error
-        log(f"teardown of {stack.project} failed: {exc}")
-    finally:
-        if stack.ephemeral:
-            shutil.rmtree(stack.compose_file.parent, ignore_errors=True)
-    log(f"torn down {stack.project} (containers + volumes) in {time.monotonic() - t0:.1f} s")
+        log(f"teardown of {env.project} failed: {exc}")
+    log(f"torn down {env.project} (containers + volumes) in {time.monotonic() - t0:.1f} s")
 
 
 def docker(*args: str, timeout: float = 60) -> str:

@@ -56,7 +56,7 @@ class Http:
         return self.local.s
 
     def count(self, tenant: str = TENANT) -> int:
-        from harness import clients
+        from harness.testing import clients
 
         return clients.firestore_count(self.e.firestore_host, self.e.firebase_project, f"tenants/{tenant}", "events")
 
@@ -351,21 +351,22 @@ def main() -> int:
     if args.reuse_project and args.port_offset is None:
         ap.error("--reuse-project needs --port-offset")
 
-    from harness import clients
-    from harness.pytest_plugin import endpoints_of
+    from harness.testing import clients
 
-    stack = _lib.ephemeral_stack("benchpipe", args.reuse_project, args.port_offset)
+    env = _lib.ephemeral("benchpipe", args.reuse_project, args.port_offset)
+    stack = env.stack
     res: dict = {"project": stack.project, "events_requested": args.events, "workers": args.workers,
                  "max_seconds": args.max_seconds}
     cpu = None
     try:
         if not args.reuse_project:
             log(f"bringing up ephemeral stack {stack.project} (port offset {stack.port_offset})")
-            rep = stack.up()
-            log(f"    up in {rep.seconds['total']} s")
+            env.up()
+            log(f"    up in {env.seconds['total']} s")
         else:
             log(f"reusing running project {stack.project} (port offset {stack.port_offset})")
-        e = endpoints_of(stack)
+            env.attach()
+        e = env.endpoints
         http = Http(e)
         user = clients.sign_in(e.auth_host, e.firebase_project, TENANT)
         token = user.id_token
@@ -446,7 +447,7 @@ def main() -> int:
         if cpu is not None:
             cpu.stop.set()
         if not args.reuse_project:
-            _lib.teardown(stack, log)
+            _lib.teardown(env, log)
 
     report(res, args)
     return 0

@@ -13,7 +13,7 @@ import json
 import subprocess
 import sys
 
-from _lib import ROOT, Stack, free_port_offset, topology  # noqa: F401 — _lib puts the project on sys.path
+from _lib import prepare, topology  # noqa: F401 — _lib puts the project on sys.path
 
 PROBE = ("import socket, sys, json\nout = {}\n"
          "for target in sys.argv[1:]:\n    host, port = target.rsplit(':', 1)\n"
@@ -25,15 +25,16 @@ PROBE = ("import socket, sys, json\nout = {}\n"
 def main() -> int:
     t = topology()
     t = dataclasses.replace(t, railway=dataclasses.replace(t.railway, private_network="ipv6-only"))
-    stack = Stack(t, ROOT, "deml-bench-v6", free_port_offset(t), ephemeral=True, target="railway-emulation")
+    env = prepare(t, target="railway-emulation", project="deml-bench-v6")
+    stack = env.stack
     try:
-        stack.up(deadline=300, on_event=lambda who, state, detail: print(f"  {who}: {state} {detail}", file=sys.stderr))
+        env.up(deadline=300, on_event=lambda who, state, detail: print(f"  {who}: {state} {detail}", file=sys.stderr))
         targets = [f"{s.name}.railway.internal:{p.port}" for s in t.services for p in s.ports]
         out = subprocess.run(["docker", "exec", stack.compose.container_id("backend"), "python3", "-c", PROBE, *targets],
                              capture_output=True, text=True, check=True)
         seen = json.loads(out.stdout)
     finally:
-        stack.down(volumes=True)
+        env.close()
     width = max(map(len, seen))
     for target, state in seen.items():
         print(f"{target:<{width}}  {state}")

@@ -36,9 +36,9 @@ def log(msg: str) -> None:
 
 
 def images_present(topology) -> tuple[bool, list[str]]:
-    from harness.runtime import images
+    from harness.testing import images_missing
 
-    missing = [img.ref for img in topology.images.values() if images.inspect(img.ref) is None]
+    missing = images_missing(topology)
     return not missing, missing
 
 
@@ -72,12 +72,11 @@ def states(stack) -> str:
     return ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no containers"
 
 
-def memory_window(stack, window: float, interval: float, calls: int, workers: int) -> dict:
+def memory_window(env, window: float, interval: float, calls: int, workers: int) -> dict:
     """Sample docker stats while `calls` ingestEvent calls run spread over the window; return per-service peaks."""
-    from harness import clients
-    from harness.pytest_plugin import endpoints_of
+    from harness.testing import clients
 
-    e = endpoints_of(stack)
+    stack, e = env.stack, env.attach().endpoints
     user = clients.sign_in(e.auth_host, e.firebase_project, "acme")
     names = _lib.project_containers(stack.project, all_states=False)
     peaks: dict[str, float] = {}
@@ -146,7 +145,8 @@ def main() -> int:
     ap.add_argument("--wait-timeout", type=int, default=300, help="`compose up --wait-timeout` seconds (300)")
     args = ap.parse_args()
 
-    stack = _lib.ephemeral_stack("benchup")
+    env = _lib.ephemeral("benchup")
+    stack = env.stack
     topology = stack.topology
     res: dict = {"project": stack.project, "port_offset": stack.port_offset}
     present, missing = images_present(topology)
@@ -204,9 +204,9 @@ def main() -> int:
         topo_up(stack)
         log(f"(d) memory: docker stats every {args.mem_interval:.0f} s for {args.mem_window:.0f} s "
             f"during {args.mem_calls} ingestEvent calls")
-        res["memory"] = memory_window(stack, args.mem_window, args.mem_interval, args.mem_calls, args.mem_workers)
+        res["memory"] = memory_window(env, args.mem_window, args.mem_interval, args.mem_calls, args.mem_workers)
     finally:
-        _lib.teardown(stack, log)
+        _lib.teardown(env, log)
 
     # ---- report ------------------------------------------------------------------------------------------------
     print()

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _lib  # noqa: E402
 import pipeline  # noqa: E402  (its load generators: Http, Phase, run_load, ingest_sender, outbox_sender)
 
-from harness.runtime import usage  # noqa: E402
+from harness.testing import usage  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -49,8 +49,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=_lib.ROOT / "reports" / "usage.json", help="usage file to write")
     args = ap.parse_args()
 
-    from harness import clients
-    from harness.pytest_plugin import endpoints_of
+    from harness.testing import clients
 
     busy = running_compose_projects()
     if busy:
@@ -58,13 +57,14 @@ def main() -> int:
               f"would be in the figures); try again when `docker ps` shows none", file=sys.stderr)
         return 2
     command = "python bench/usage.py " + shlex.join(sys.argv[1:])
-    stack = _lib.ephemeral_stack("benchusage")
+    env = _lib.ephemeral("benchusage")
+    stack = env.stack
     doc: dict = {}
     try:
         log(f"bringing up ephemeral stack {stack.project} (port offset {stack.port_offset})")
-        rep = stack.up()
-        log(f"    up in {rep.seconds['total']} s")
-        e = endpoints_of(stack)
+        env.up()
+        log(f"    up in {env.seconds['total']} s")
+        e = env.endpoints
         http = pipeline.Http(e)
         token = clients.sign_in(e.auth_host, e.firebase_project, pipeline.TENANT).id_token
 
@@ -93,7 +93,7 @@ def main() -> int:
         both.acked = {k: v for ph in phases for k, v in ph.acked.items()}
         pipeline.wait_drained(http, both, base, max(hard, time.monotonic() + 30), stall=60)
         accepted = len(both.acked)
-        from harness.runtime.images import standin_verdict
+        from harness.testing import standin_verdict
 
         doc = sampler.stop(
             command=command, target="compose", events_pushed=accepted, images=standin_verdict(stack.topology),
@@ -103,7 +103,7 @@ def main() -> int:
             drain=both.drain,
             idle=({k: idle[k] for k in ("window_s", "rounds", "unavailable", "services")} if idle else None))
     finally:
-        _lib.teardown(stack, log)
+        _lib.teardown(env, log)
     if not doc:
         return 1
     usage.write(args.out, doc)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -22,7 +21,8 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("topo contracts")
-    group.addoption("--target", default=None, help="compose | endpoints:FILE (env TOPO_TARGET, ini topo_target)")
+    group.addoption("--target", default=None,
+                    help="a runnable host or endpoints:FILE (else --topo-target, env TOPO_TARGET, ini topo_target)")
     group.addoption("--contract-report", default=None, help="write contracts.md and contracts.html into this folder")
     group.addoption("--broken-variants", default=None,
                     help="the record of broken variants caught (default reports/broken-variants.json under the "
@@ -31,15 +31,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="events per fault contract (env TOPO_CONTRACT_EVENTS, default 2000)")
     group.addoption("--profile", default=None,
                     help="profile of topology.yaml `profiles:` applied to the stack (env TOPO_PROFILE; default none)")
-    parser.addini("topo_target", "default target of the contract suite", default="compose")
 
 
 def resolve_target(config: pytest.Config) -> tuple[str, str]:
+    """--target, else the topo plugin's setting (--topo-target → TOPO_TARGET → ini topo_target)."""
+    from harness.pytest_plugin import setting
+
     if config.getoption("--target"):
         return config.getoption("--target"), "option --target"
-    if os.environ.get("TOPO_TARGET"):
-        return os.environ["TOPO_TARGET"], "environment TOPO_TARGET"
-    return config.getini("topo_target"), "ini topo_target"
+    return setting(config, "target")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -61,22 +61,22 @@ def contract_target(pytestconfig) -> str:
 
 
 @pytest.fixture(scope="session")
-def contract_env(pytestconfig, contract_target):
-    """(stack or None, Endpoints), up once per session and always torn down."""
-    from contracts.targets import start
-    from harness.pytest_plugin import _topology_path
+def contract_env(request, pytestconfig, contract_target, topo_file, topo_profile):
+    """(stack or None, Endpoints), up once per session (harness.testing.start) and always torn down."""
+    from harness.testing import start
 
     t0 = time.monotonic()
-    profile = pytestconfig.getoption("--profile") or os.environ.get("TOPO_PROFILE") or ""
-    stack, endpoints = start(contract_target, _topology_path(pytestconfig).resolve(), profile)
+    profile = pytestconfig.getoption("--profile") or topo_profile
+    env = start(topo_file, target=contract_target, profile=profile)
+    stack, endpoints = env.stack, env.endpoints
     pytestconfig._topo_timings = {"bring_up_s": round(time.monotonic() - t0, 1),  # type: ignore[attr-defined]
                                   "profile": profile or None}
     pytestconfig._topo_stack = stack  # type: ignore[attr-defined]
-    from harness.runtime.usage import UsageSampler  # measured CPU/memory → usage.json (`topo cost --compare`)
+    from harness.testing import usage  # measured CPU/memory → usage.json (`topo cost --compare`)
 
-    sampler = UsageSampler(stack.project if stack is not None else "", interval=5.0).start()  # cheap beside the load
+    sampler = usage.UsageSampler(stack.project if stack is not None else "", interval=5.0).start()  # cheap beside the load
     if stack is not None:
-        from harness.runtime.images import standin_verdict
+        from harness.testing import standin_verdict
 
         pytestconfig._topo_image_verdict = standin_verdict(stack.topology)  # type: ignore[attr-defined]
     else:
@@ -93,11 +93,7 @@ def contract_env(pytestconfig, contract_target):
         if stack is not None:
             pytestconfig._topo_timings.update(stack.session_facts())  # e.g. the Lightsail group's peak memory
         t1 = time.monotonic()
-        if stack is not None:
-            try:
-                stack.down(volumes=True)
-            finally:
-                shutil.rmtree(stack.compose_file.parent, ignore_errors=True)
+        env.close(failed=request.session.testsfailed > 0)  # a failed contract keeps every service's logs
         pytestconfig._topo_timings["teardown_s"] = round(time.monotonic() - t1, 1)
 
 

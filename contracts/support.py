@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from harness import clients
-from harness.pytest_plugin import Endpoints
+from harness.testing import clients
+from harness.testing import Endpoints, kafka_config
 
 
 class Laps:
@@ -42,10 +42,7 @@ def unique(prefix: str) -> str:
 
 def kafka_conf(e: Endpoints, **extra) -> dict:
     """The application user's SASL client settings (the same as the runtime's Kafka probe), plus extra."""
-    from harness.runtime.probes import KafkaProbe
-
-    probe = KafkaProbe("redpanda", e.kafka_bootstrap, e.kafka_app_user, e.kafka_app_password, e.kafka_mechanism)
-    return {**probe.config(), "log_level": 0, **extra}
+    return kafka_config(e, **extra)
 
 
 class KafkaTap:
@@ -271,7 +268,7 @@ def act_many(e: Endpoints, token: str, tenant: str, actions: list[dict], workers
 def fault_log_lines(stack, service: str, fault: str) -> int:
     """How many times the service's container logged that the fault fired (the app logs 'fault NAME injected'
     right before it exits with code 3). The container's log spans its restarts; set_env starts a new one."""
-    from harness.runtime.docker import run
+    from harness.testing import run
 
     out = run(["docker", "logs", stack.compose.container_id(service)], check=False)
     return (out.stdout + out.stderr).count(f"fault {fault} injected")

@@ -12,8 +12,7 @@ import tarfile
 
 import pytest
 
-from harness.model import Image, Topology
-from harness.runtime.docker import run
+from harness.testing import Image, Topology, run
 
 pytestmark = [pytest.mark.control]
 

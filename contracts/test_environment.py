@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from harness.model import resolve
-from harness.runtime.docker import run
+from harness.testing import resolve, run
 
 pytestmark = [pytest.mark.control, pytest.mark.services("backend")]
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import requests
 
-from harness import clients
+from harness.testing import clients
 
 pytestmark = pytest.mark.services("firebase", "telemetry-worker")
 

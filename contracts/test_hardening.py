@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from harness.runtime.docker import run
+from harness.testing import run
 
 pytestmark = pytest.mark.control
 

@@ -134,7 +134,7 @@ def check_broker_restart_absorbed(stack, e, token: str, n: int) -> dict:
 def check_cache_flush_absorbed(stack, e, token: str, n: int, variant: dict | None = None) -> dict:
     """Half the events, a FLUSHALL of the worker's cache, then all n again (the first half redelivered with the
     same ids, as a client retry would): exactly n counted. variant: extra worker environment (broken variants)."""
-    from harness.runtime.docker import run
+    from harness.testing import run
 
     def redis_cli(*args: str) -> str:  # inside the cache's container: on aws-emulation it is not published
         return run(["docker", "exec", stack.compose.container_id("dragonfly"), "redis-cli", *args]).stdout.strip()

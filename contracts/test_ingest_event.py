@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from contracts.support import KafkaTap
-from harness import clients
+from harness.testing import clients
 
 pytestmark = pytest.mark.services("firebase")
 

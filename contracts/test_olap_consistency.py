@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from contracts.support import ch, exact, ingest_many
-from harness import clients
+from harness.testing import clients
 
 pytestmark = pytest.mark.services("telemetry-worker", "clickhouse")
 

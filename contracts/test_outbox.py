@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from contracts.support import KafkaTap, ch_count, drain, pg, unique
-from harness import clients
+from harness.testing import clients
 
 pytestmark = pytest.mark.services("backend", "daemon", "telemetry-worker")
 

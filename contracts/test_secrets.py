@@ -13,7 +13,7 @@ from typing import Iterator, Mapping
 
 import pytest
 
-from harness.runtime.docker import run
+from harness.testing import run
 
 pytestmark = pytest.mark.control
 
@@ -74,7 +74,7 @@ def allowed_visible(topology, target: str) -> dict[str, set[str]]:
     """Per service, the secrets whose value may appear in its `docker inspect` on `target`, from the topology's
     declarations (each service's `secrets` and `secrets_as`) and the host's mechanism (`Host.passes_secret_values`) — never from
     what a running container shows."""
-    from harness.targets import host
+    from harness.testing import host
 
     mechanism = host(target)()  # TopoError naming the runnable hosts for any other name
     allowed = {}

@@ -55,9 +55,7 @@ def test_a_broker_spot_interruption_loses_no_acknowledged_event(stack, endpoints
         if result["replaced_volumes"]:
             # what an operator would do after losing the broker: users and topics again (the data stays lost),
             # so that the contracts after this one still test something
-            from harness.runtime import bootstrap
-
-            bootstrap.kafka(stack.access, lambda line: None)
+            stack.bootstrap("kafka")
         stack.compose("start", "telemetry-worker")
     check_replaced_as_the_host_does(stack, "redpanda", result)
     seen = exact(endpoints, lambda: firestore_count_where(endpoints, "tenants/acme", "events", "type", type_), n)

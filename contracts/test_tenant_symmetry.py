@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from contracts.support import act_many, ch, counter, exact, firestore_count_where, ingest_many, plain, unique
-from harness import clients
+from harness.testing import clients
 
 pytestmark = pytest.mark.services("telemetry-worker", "daemon")
 

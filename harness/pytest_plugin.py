@@ -1,16 +1,21 @@
-"""pytest plugin (entry point `topo`): ephemeral stacks and typed endpoints for tests and contract suites.
+"""pytest plugin (entry point `topo`): the topology brought up once per session for your own tests.
 
-    def test_something(topo_endpoints):         # brings a stack up once per session, always tears it down
-        KafkaProbe(..., topo_endpoints.kafka_bootstrap, ...)
+    def test_something(topo_environment):       # harness.testing.Environment; up once, always torn down
+        topo_environment.kafka_producer().produce("frontend-events", ...)
+        topo_environment.sign_in("tenant1").id_token
 
-The topology is chosen by option → environment → ini: --topo-file / TOPO_FILE / `topo_file` (default
-./topology.yaml). Each session's stack gets a unique compose project name and shifted published ports, so it
-never touches the `make up` stack. --topo-keep leaves it running for debugging (and prints how to remove it).
+Four settings, each resolved option → environment → ini (and each also a fixture a conftest.py may override):
+  --topo-file     TOPO_FILE      topo_file      the topology (default ./topology.yaml)
+  --topo-target   TOPO_TARGET    topo_target    compose, aws-emulation, railway-emulation, … or endpoints:FILE
+  --topo-services TOPO_SERVICES  topo_services  comma-separated subset, brought up with what it depends on
+  --topo-profile  TOPO_PROFILE   topo_profile   one of the topology's `profiles:`
+Each session's stack gets a unique compose project name and shifted published ports, so it never touches the
+`make up` stack. --topo-keep leaves it running for debugging (and prints how to remove it). Fixtures:
+`topo_environment`, `topo_endpoints` (Endpoints), `topo_stack` (control over containers).
 """
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,18 +25,39 @@ import pytest
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("topo")
     group.addoption("--topo-file", default=None, help="topology.yaml to bring up (env TOPO_FILE, ini topo_file)")
+    group.addoption("--topo-target", default=None,
+                    help="host to bring it up on: compose, aws-emulation, railway-emulation, … or endpoints:FILE "
+                         "(env TOPO_TARGET, ini topo_target; default compose)")
+    group.addoption("--topo-services", default=None,
+                    help="comma-separated services to bring up, with what they depend on (env TOPO_SERVICES, "
+                         "ini topo_services; default all)")
+    group.addoption("--topo-profile", default=None,
+                    help="profile of the topology's `profiles:` to apply (env TOPO_PROFILE, ini topo_profile)")
     group.addoption("--topo-keep", action="store_true", help="do not tear the ephemeral stack down at the end")
     parser.addini("topo_file", "topology.yaml to bring up", default="topology.yaml")
+    parser.addini("topo_target", "host the topology is brought up on (or endpoints:FILE)", default="compose")
+    parser.addini("topo_services", "services to bring up (comma-separated; default all)", default="")
+    parser.addini("topo_profile", "profile of the topology to apply", default="")
+
+
+def setting(config: pytest.Config, name: str) -> tuple[str, str]:
+    """(value, where it came from) of a topo setting: option --topo-NAME → environment TOPO_NAME → ini topo_NAME."""
+    value = config.getoption(f"--topo-{name}")
+    if value:
+        return value, f"option --topo-{name}"
+    if os.environ.get(f"TOPO_{name.upper()}"):
+        return os.environ[f"TOPO_{name.upper()}"], f"environment TOPO_{name.upper()}"
+    return config.getini(f"topo_{name}"), f"ini topo_{name}"
 
 
 def _topology_path(config: pytest.Config) -> Path:
-    return Path(config.getoption("--topo-file") or os.environ.get("TOPO_FILE") or config.getini("topo_file"))
+    return Path(setting(config, "file")[0])
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    source = ("option" if config.getoption("--topo-file") else "environment" if os.environ.get("TOPO_FILE")
-              else "ini/default")
-    return f"topo: topology {_topology_path(config)} (from {source}); ephemeral compose stacks for docker tests"
+    parts = [f"{name} {setting(config, name)[0] or '-'} (from {setting(config, name)[1]})"
+             for name in ("file", "target", "services", "profile")]
+    return "topo: " + "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -101,33 +127,54 @@ def endpoints_of(stack) -> Endpoints:
     )
 
 
-@pytest.fixture(scope="session")
-def topo_stack(request: pytest.FixtureRequest):
-    """An ephemeral stack of the topology: up (real probes + bootstrap) before, down with volumes after."""
-    from harness.loader import load
-    from harness.runtime.stack import Stack, free_port_offset
+# ---- fixtures: the four settings are fixtures too, so a conftest.py can override any of them ------------------------
+#
+#     @pytest.fixture(scope="session")
+#     def topo_services():                  # only the broker, the emulators and the worker under test
+#         return ["telemetry-worker"]
 
-    path = _topology_path(request.config).resolve()
-    topology, _ = load(path)
-    project = f"{topology.project}-test-{uuid.uuid4().hex[:6]}"
-    stack = Stack(topology, path.parent, project, free_port_offset(topology), ephemeral=True)
-    events: list[str] = []
+
+@pytest.fixture(scope="session")
+def topo_file(pytestconfig) -> Path:
+    return _topology_path(pytestconfig).resolve()
+
+
+@pytest.fixture(scope="session")
+def topo_target(pytestconfig) -> str:
+    return setting(pytestconfig, "target")[0]
+
+
+@pytest.fixture(scope="session")
+def topo_services(pytestconfig) -> list[str]:
+    return [s.strip() for s in setting(pytestconfig, "services")[0].split(",") if s.strip()]
+
+
+@pytest.fixture(scope="session")
+def topo_profile(pytestconfig) -> str:
+    return setting(pytestconfig, "profile")[0]
+
+
+@pytest.fixture(scope="session")
+def topo_environment(request, topo_file, topo_target, topo_services, topo_profile):
+    """The topology brought up once per session (harness.testing.Environment); always torn down, with every
+    service's logs kept in reports/logs/PROJECT/ when a test failed."""
+    from harness.testing import start
+
+    env = start(topo_file, target=topo_target, services=topo_services, profile=topo_profile)
     try:
-        stack.report = stack.up(on_event=lambda who, state, detail: events.append(f"{who} {state} {detail}"))
-        yield stack
+        yield env
     finally:
-        if request.config.getoption("--topo-keep"):
-            print(f"\ntopo: kept stack {project}; remove it with "
-                  f"`docker compose -p {project} -f {stack.compose_file} down --volumes`")
-        else:
-            try:
-                stack.down(volumes=True)
-            finally:
-                import shutil
-
-                shutil.rmtree(stack.compose_file.parent, ignore_errors=True)
+        env.close(failed=request.session.testsfailed > 0, keep=request.config.getoption("--topo-keep"))
 
 
 @pytest.fixture(scope="session")
-def topo_endpoints(topo_stack) -> Endpoints:
-    return endpoints_of(topo_stack)
+def topo_stack(topo_environment):
+    """The running harness Stack (control over containers); skipped on an endpoints: target."""
+    if topo_environment.stack is None:
+        pytest.skip(f"{topo_environment.target} gives no control over containers")
+    return topo_environment.stack
+
+
+@pytest.fixture(scope="session")
+def topo_endpoints(topo_environment) -> Endpoints:
+    return topo_environment.endpoints

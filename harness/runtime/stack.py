@@ -188,6 +188,16 @@ class Stack:
 
     # ---- control (fault contracts, chaos) ---------------------------------------------------------------------
 
+    def bootstrap(self, *steps: str, say: Callable[[str], None] = lambda line: None) -> None:
+        """Run bootstrap steps again (`kafka`: SASL users, ACLs, topics; `sql`; `firebase`), e.g. after the broker
+        lost its volume. Idempotent."""
+        run = {"kafka": lambda: bootstrap.kafka(self.access, say), "sql": lambda: bootstrap.sql(self.access, self.root, say),
+               "firebase": lambda: bootstrap.firebase(self.access, say)}
+        for step in steps:
+            if step not in run:
+                raise TopoError(f"no bootstrap step {step!r}: use {', '.join(run)}")
+            run[step]()
+
     @property
     def override_file(self) -> Path:
         return self.root / ".topo" / "stacks" / self.project / "override.yml"

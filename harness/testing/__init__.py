@@ -7,14 +7,40 @@
 - `environment()` / `start()` → `Environment`: a topology brought up on any runnable host (compose, aws-emulation,
   railway-emulation, …) or an already deployed one (`target="endpoints:FILE"`), its typed `Endpoints`, ready
   clients, and the `stack` for tests that control containers.
+- `prepare()` → an `Environment` not brought up yet (`.up()`, `.attach()` to a running project, `.close()`), for
+  tools that time the bring-up themselves (bench/).
 - `load_topology()`: a topology file with a profile and a service subset applied.
 - pytest: the plugin `topo` (harness.pytest_plugin) gives fixtures `topo_environment`, `topo_endpoints`, and the
   overridable settings fixtures `topo_file`, `topo_target`, `topo_services`, `topo_profile`.
 
-Everything here is the stable surface; the contract suite (contracts/) and the benchmarks (bench/) use nothing else.
+Also `clients` (small HTTP clients), `kafka_config()` (SASL client settings from Endpoints), `usage` (measured
+CPU/memory of a project), `run` (a command as a list), `host()` (a host's policy object), the model types
+`Topology`/`Image` and `resolve()` (a value's `${svc...}` references), `images_missing()`, `standin_verdict()`. Everything here is the stable surface; the contract suite (contracts/) and the benchmarks (bench/) use nothing else.
 """
+from harness import clients  # noqa: F401 — Firebase sign-in/callable/Firestore REST, ClickHouse, eventually()
 from harness.errors import TopoError, TopologyError
+from harness.model import Image, Topology, resolve
 from harness.pytest_plugin import Endpoints
-from harness.testing.stack import Environment, environment, load_topology, start
+from harness.runtime import usage  # noqa: F401 — measured CPU/memory of a project (UsageSampler → usage.json)
+from harness.runtime.docker import run  # a command as a list; raises CommandError with its output
+from harness.targets import host  # the host (target) object of a name: its secrets mechanism, interruption, …
+from harness.testing.stack import Environment, environment, kafka_config, load_topology, prepare, start
 
-__all__ = ["Endpoints", "Environment", "TopoError", "TopologyError", "environment", "load_topology", "start"]
+
+def images_missing(topology) -> list[str]:
+    """The topology's image references not present in the local engine (`topo images build` makes them)."""
+    from harness.runtime import images
+
+    return [img.ref for img in topology.images.values() if images.inspect(img.ref) is None]
+
+
+def standin_verdict(topology) -> str:
+    """The line saying which images of the topology are offline stand-ins and which are the real ones."""
+    from harness.runtime.images import standin_verdict as verdict
+
+    return verdict(topology)
+
+
+__all__ = ["Endpoints", "Environment", "Image", "TopoError", "Topology", "TopologyError", "clients", "environment",
+           "host", "images_missing", "kafka_config", "load_topology", "prepare", "resolve", "run", "standin_verdict",
+           "start", "usage"]

@@ -34,6 +34,17 @@ from harness.pytest_plugin import Endpoints, endpoints_of
 Event = Callable[[str, str, str], None]
 
 
+def kafka_config(endpoints: Endpoints, admin: bool = False, **extra) -> dict:
+    """confluent-kafka settings for the broker of `endpoints` with the topology's SASL mechanism: the application
+    user (least privilege: its topics and groups only) by default, the bootstrap superuser with admin=True."""
+    from harness.runtime.probes import KafkaProbe
+
+    e = endpoints
+    user, password = (e.kafka_admin_user, e.kafka_admin_password) if admin else (e.kafka_app_user, e.kafka_app_password)
+    return {**KafkaProbe("kafka", e.kafka_bootstrap, user, password, e.kafka_mechanism).config(), "log_level": 0,
+            **extra}
+
+
 @dataclass
 class Environment:
     """A running topology (or an already deployed one, when `stack` is None) and clients for it."""
@@ -57,15 +68,8 @@ class Environment:
         return tuple(s.name for s in self.topology.services) if self.topology is not None else ()
 
     def kafka_config(self, admin: bool = False, **extra) -> dict:
-        """confluent-kafka settings with the topology's SASL mechanism: the application user (least privilege) by
-        default, the bootstrap superuser with admin=True."""
-        from harness.runtime.probes import KafkaProbe
-
-        e = self.endpoints
-        user, password = ((e.kafka_admin_user, e.kafka_admin_password) if admin
-                          else (e.kafka_app_user, e.kafka_app_password))
-        return {**KafkaProbe("kafka", e.kafka_bootstrap, user, password, e.kafka_mechanism).config(),
-                "log_level": 0, **extra}
+        """confluent-kafka settings with the topology's SASL mechanism (see kafka_config)."""
+        return kafka_config(self.endpoints, admin, **extra)
 
     def kafka_producer(self, admin: bool = False, **extra):
         from confluent_kafka import Producer
@@ -131,6 +135,17 @@ class Environment:
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
+    def up(self, deadline: float = 300.0, on_event: Event = lambda *a: None) -> "Environment":
+        """Bring the stack up (idempotent: safe on a running one): probes, bootstrap, the host's health rules."""
+        self.stack.report = self.stack.up(deadline=deadline, on_event=on_event)
+        self.seconds.update(self.stack.report.seconds)
+        return self.attach()
+
+    def attach(self) -> "Environment":
+        """Endpoints of a stack that already runs (brought up elsewhere with the same project and port offset)."""
+        self.endpoints = endpoints_of(self.stack)
+        return self
+
     def logs(self, service: str, tail: int = 200) -> str:
         if self.stack is None:
             raise TopoError(f"{self.target}: no container to read logs from (an already deployed environment)")
@@ -173,13 +188,30 @@ class Environment:
             self.seconds["teardown"] = round(time.monotonic() - t0, 1)
 
 
-def load_topology(path: str | Path = "topology.yaml", profile: str = "", services: Iterable[str] = ()):
-    """The topology of a file with a profile and a service subset applied (TopologyError names file/line/key)."""
+def load_topology(path=Path("topology.yaml"), profile: str = "", services: Iterable[str] = ()):
+    """The topology of a file (or an already loaded Topology) with a profile and a service subset applied
+    (a bad file raises TopologyError naming file, line, column and key)."""
     from harness.loader import load
-    from harness.model import with_profile, with_services
+    from harness.model import Topology, with_profile, with_services
 
-    topology, _warnings = load(Path(path))
+    topology = path if isinstance(path, Topology) else load(Path(path))[0]
     return with_services(with_profile(topology, profile), list(services))
+
+
+def prepare(topology="topology.yaml", *, target: str = "compose", services: Iterable[str] = (),
+            profile: str = "", project: str = "", port_offset: int | None = None) -> Environment:
+    """An Environment not brought up yet (`topology`: a file, or a Topology already loaded and changed in code): its
+    own project (or `project`), ports shifted to a free range (or by
+    `port_offset`). Call `.up()` (or `.attach()` for a project that already runs) and, in the end, `.close()`."""
+    from harness.runtime.stack import Stack, free_port_offset
+    from harness.targets import RUNNABLE
+
+    if target not in RUNNABLE:
+        raise TopoError(f"unknown target {target!r}: use one of {', '.join(RUNNABLE)} or endpoints:FILE")
+    t = load_topology(topology, profile, services)
+    stack = Stack(t, Path(t.file).resolve().parent, project or f"{t.project}-{uuid.uuid4().hex[:6]}",
+                  free_port_offset(t) if port_offset is None else port_offset, ephemeral=True, target=target)
+    return Environment(endpoints=None, target=target, stack=stack, topology=t)
 
 
 def start(topology: str | Path = "topology.yaml", *, target: str = "compose", services: Iterable[str] = (),
@@ -187,29 +219,18 @@ def start(topology: str | Path = "topology.yaml", *, target: str = "compose", se
           deadline: float = 300.0) -> Environment:
     """Bring a topology up on a runnable host (see `topo targets`) or open an already deployed environment
     (`target="endpoints:FILE"`). `services` keeps only those and what they depend on; `profile` applies one of
-    the topology's `profiles:`. The caller must `close()` the result; `environment()` does it for you."""
+    the topology's `profiles:`. The caller must `close()` the result; `environment()` does it for you. When the
+    bring-up fails, the logs are kept and the stack is removed before the error is raised."""
     if target.startswith("endpoints:"):
         from contracts.targets import endpoints_from_file
 
         return Environment(endpoints_from_file(target.split(":", 1)[1]), target)
-    from harness.runtime.stack import Stack, free_port_offset
-    from harness.targets import RUNNABLE
-
-    if target not in RUNNABLE:
-        raise TopoError(f"unknown target {target!r}: use one of {', '.join(RUNNABLE)} or endpoints:FILE")
-    path = Path(topology).resolve()
-    t = load_topology(path, profile, services)
-    stack = Stack(t, path.parent, project or f"{t.project}-{uuid.uuid4().hex[:6]}", free_port_offset(t),
-                  ephemeral=True, target=target)
-    env = Environment(endpoints=None, target=target, stack=stack, topology=t)
+    env = prepare(topology, target=target, services=services, profile=profile, project=project)
     try:
-        stack.report = stack.up(deadline=deadline, on_event=on_event)
-        env.endpoints = endpoints_of(stack)
-        env.seconds.update(stack.report.seconds)
+        return env.up(deadline=deadline, on_event=on_event)
     except BaseException:
         env.close(failed=True)
         raise
-    return env
 
 
 @contextmanager
