@@ -90,6 +90,13 @@ def _stateless(t, s, p) -> list[Problem]:
     return []
 
 
+def fits_cloud_run(t: Topology, s: Service) -> bool:
+    """Whether the service can be a Cloud Run service or sidecar at all (a volume, no HTTP port or no ingress port to
+    choose: it is not rendered, whatever the severity of the finding)."""
+    p = placement(s)
+    return not p.host and not _stateless(t, s, p)
+
+
 def _settings(t, s, p) -> list[Problem]:
     out = []
     most, src = limits.RULES["concurrency_max"]

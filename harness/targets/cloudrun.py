@@ -68,6 +68,7 @@ class CloudRunTarget(Target):
         out = Rendering(self.name)
         out.notes += checks.check(t)
         blocking = {n.path.split(".")[1] for n in out.notes if n.severity == "error" and n.path.startswith("services.")}
+        blocking |= {s.name for s in t.services if checks.on_cloud_run(s) and not checks.fits_cloud_run(t, s)}
         mains = [s for s in t.services if checks.on_cloud_run(s) and not checks.placement(s).sidecar_of
                  and checks.ingress_port(s) is not None and s.name not in blocking]
         services, off = {}, {}
@@ -201,8 +202,8 @@ class CloudRunTarget(Target):
                         f"({limits.STATELESS_SOURCE})")
         hc = s.healthcheck
         if hc is not None and hc.kind != "http":
-            warn.append(f"its {hc.kind} healthcheck is not rendered: Cloud Run probes are HTTP, TCP or gRPC, never a "
-                        f"command ({limits.PROBE_SOURCE})")
+            warn.append(f"its {hc.kind} healthcheck is not rendered: topo renders HTTP probes (Cloud Run's are HTTP, "
+                        f"TCP or gRPC, never a command) ({limits.PROBE_SOURCE})")
         if s.depends_on:
             same = [d for d in s.depends_on if t.service(d) and instance_of(t.service(d)) == main.name]
             others = [d for d in s.depends_on if d not in same]
