@@ -3,16 +3,17 @@
   compose          an ephemeral stack of the compose target (unique project, shifted ports, torn down after)
   aws-emulation    the same, shaped like AWS: Lightsail pod on localhost with one public endpoint, Fargate
                    limits and Service Connect names, an RDS-shaped endpoint, secrets as environment variables
-  endpoints:FILE   an already running environment described by a JSON file of Endpoints fields (e.g. a real
-                   deployment): contracts that need to control containers (pytest mark `control`: faults,
-                   hardening, secrets in docker inspect, environment) are skipped there, so such a run is PARTIAL:
+  endpoints:FILE   an already running environment described by an endpoints file (JSON, one key per Endpoints
+                   field; schema harness/schema/endpoints.schema.json, `topo schema endpoints`; passwords as
+                   {"env": "VAR"} or {"file": "PATH"}; e.g. examples/endpoints-aws/, or `topo up` writes
+                   .topo/endpoints.json for the local stack): contracts that need to control containers (pytest
+                   mark `control`: faults, hardening, secrets in docker inspect, environment) are skipped there, so
+                   such a run is PARTIAL:
                    the report says how many were skipped and why, and `topo gate` exits 1 unless --allow-partial
 """
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import fields
 from pathlib import Path
 
 from harness.errors import TopoError
@@ -22,15 +23,10 @@ from harness.targets import RUNNABLE
 
 
 def endpoints_from_file(path: str) -> Endpoints:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TopoError(f"--target endpoints:{path}: cannot read it ({exc})") from None
-    names = {f.name for f in fields(Endpoints)}
-    missing = sorted(names - set(data))
-    if missing:
-        raise TopoError(f"--target endpoints:{path}: missing fields {', '.join(missing)}")
-    return Endpoints(**{k: data[k] for k in names})
+    """Read an endpoints file (schema: `topo schema endpoints`); EndpointsError names file:line:col and the key."""
+    from harness.endpoints import load
+
+    return load(path)
 
 
 def start(target: str, topology_path: Path, profile: str = ""):

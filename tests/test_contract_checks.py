@@ -216,16 +216,17 @@ def test_gate_verdicts():
 
 def test_the_gate_on_an_endpoints_file_is_partial_unless_allowed(tmp_path):
     """End to end without Docker: the control contracts skip on endpoints:FILE at once (no connection is made)."""
-    import dataclasses
     import json
     import subprocess
     import sys
 
-    from harness.pytest_plugin import Endpoints
+    from harness.endpoints import FIELDS
     from tests.conftest import ROOT
 
     ep = tmp_path / "endpoints.json"
-    ep.write_text(json.dumps({f.name: 0 if f.type in ("int", int) else "127.0.0.1:9" for f in dataclasses.fields(Endpoints)}))
+    # a valid file (schema examples; URLs on a closed local port): only the skips are exercised
+    ep.write_text(json.dumps({name: "x" if spec.kind == "secret" else "http://127.0.0.1:9" if spec.kind == "url"
+                              else spec.example for name, spec in FIELDS.items()}))
     base = [sys.executable, "-m", "harness.cli", "gate", "-f", str(ROOT / "topology.yaml"), "--skip-render-check",
             "--target", f"endpoints:{ep}", "-k", "test_secrets or test_environment", "--report-dir", str(tmp_path / "r")]
     run = subprocess.run(base, capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -277,11 +278,10 @@ def test_a_marked_test_run_lands_in_the_record_and_the_report(tmp_path):
     assert [(r["test"], r["area"], r["caught"]) for r in rows] == [(node, "secrets", True)]
     assert rows[0]["commit"] and rows[0]["when"].endswith("Z")
     ep = tmp_path / "endpoints.json"
-    from dataclasses import fields
+    from harness.endpoints import FIELDS
 
-    from harness.pytest_plugin import Endpoints
-
-    ep.write_text(json.dumps({f.name: 0 if f.type in ("int", int) else "x" for f in fields(Endpoints)}))
+    ep.write_text(json.dumps({name: "x" if spec.kind == "secret" else "http://127.0.0.1:9" if spec.kind == "url"
+                              else spec.example for name, spec in FIELDS.items()}))
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "contracts", "-k", "test_secrets",
                     "--target", f"endpoints:{ep}", "--contract-report", str(tmp_path / "r"),
                     "--broken-variants", str(record)], capture_output=True, text=True, timeout=300, cwd=ROOT)
