@@ -21,7 +21,9 @@ CHAPTER_RAILWAY_USD = 50.0
 CHAPTER_RAILWAY_SOURCE = ("platform chapter (seed deml-aws-deployment-chapter.txt:3): \"operating the platform on "
                           "Railway ... at approximately fifty dollars per month\"")
 CHAPTER_AWS_SOURCE = "platform chapter (seed deml-aws-deployment-chapter.txt:24): \"Projected total baseline: $35–55\""
-HOSTS = ("aws", "railway")
+HOSTS = ("aws", "railway", "cloudrun")
+CHAPTER_CLOUDRUN_SOURCE = ("platform chapter (seed deml-aws-deployment-chapter.txt:16) gives no Cloud Run figure, only "
+                           "\"dramatically smaller than the theoretical Cloud Run maximum\"")
 
 
 @dataclass(frozen=True)
@@ -247,17 +249,19 @@ _CATEGORY = {"Lightsail container service": "compute", "Fargate task": "compute"
              "RDS instance": "compute", "EBS gp3 volume": "storage", "RDS storage": "storage",
              "ECR storage": "storage", "Volume": "storage", "Data transfer out": "egress", "Egress": "egress",
              "Route 53 hosted zone": "other", "Outside AWS": "other", "Plan base fee": "plan base fee",
-             "Included usage": "included usage"}
-CATEGORIES = ("compute", "storage", "egress", "other", "plan base fee", "included usage")
+             "Included usage": "included usage", "Cloud Run requests": "requests",
+             "Free tier (request-based)": "free tier", "Free tier (instance-based)": "free tier",
+             "Off Cloud Run (not priced)": "other"}
+CATEGORIES = ("compute", "requests", "storage", "egress", "other", "plan base fee", "included usage", "free tier")
 
 
 def _category(item: str) -> str:
-    return "compute" if item.startswith("CPU + RAM") else _CATEGORY.get(item, "other")
+    return "compute" if item.startswith(("CPU + RAM", "Cloud Run CPU")) else _CATEGORY.get(item, "other")
 
 
-def compare(t: Topology, hosts: tuple[str, str], usage: dict | None, usage_path: str = "reports/usage.json") -> dict:
-    """Two hosts side by side per month, by category, with the chapter's figures. Raises NeedsMeasurement when
-    Railway is one of them and there is no measurement."""
+def compare(t: Topology, hosts: tuple[str, ...], usage: dict | None, usage_path: str = "reports/usage.json") -> dict:
+    """Hosts side by side per month, by category, with the chapter's figures. Raises NeedsMeasurement when Railway
+    or Cloud Run is one of them and there is no measurement."""
     bad = [h for h in hosts if h not in HOSTS]
     if bad:
         raise TopoError(f"unknown host {bad[0]!r} for --compare; use two of: {', '.join(HOSTS)}")
@@ -272,6 +276,16 @@ def compare(t: Topology, hosts: tuple[str, str], usage: dict | None, usage_path:
         per["railway"] = {"total_usd": rw["total_usd"], "lines": rw["lines"], "prices_date": rw["prices_date"],
                           "chapter": f"~${CHAPTER_RAILWAY_USD:g}", "chapter_source": CHAPTER_RAILWAY_SOURCE,
                           "detail": rw}
+    if "cloudrun" in hosts:
+        from harness.cloudrun.cost import estimate as cloudrun_estimate
+
+        if usage is None or usage.get("unavailable") or not usage.get("services"):
+            raise NeedsMeasurement(f"Cloud Run bills allocated CPU and memory for as long as instances are billable, "
+                                   f"and how many instances and how long come from a measurement: no usable usage "
+                                   f"file at {usage_path}: {MEASURE_HINT}.")
+        cr = cloudrun_estimate(t, usage, usage_path)
+        per["cloudrun"] = {"total_usd": cr["total_usd"], "lines": cr["lines"], "prices_date": cr["prices_date"],
+                           "chapter": "-", "chapter_source": CHAPTER_CLOUDRUN_SOURCE, "detail": cr}
     rows = []
     for cat in CATEGORIES:
         cells = {h: [line["monthly_usd"] for line in per[h]["lines"] if _category(line["item"]) == cat] for h in hosts}
