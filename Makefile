@@ -51,7 +51,7 @@ check: venv
 unit: venv graph-deps
 	$(PY) -m pytest -m "not docker" $(PYTEST_ARGS)
 
-test: venv provision images check rules-deps railway-deps
+test: venv provision images check rules-deps railway-deps asyncapi-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(TOPO) gate --events $(GATE_EVENTS)
 
@@ -73,6 +73,16 @@ railway-deps: $(IAC_DIR)/node_modules/.package-lock.json
 
 $(IAC_DIR)/node_modules/.package-lock.json: $(IAC_DIR)/package.json $(IAC_DIR)/package-lock.json
 	npm ci --prefix $(IAC_DIR) --no-audit --no-fund
+	touch $@
+
+# Node dependencies of the AsyncAPI check (tests/asyncapi: the AsyncAPI Initiative's @asyncapi/parser, which parses
+# the rendered deploy/asyncapi.yaml in tests/test_asyncapi.py), from the committed lock file.
+ASYNCAPI_DIR := tests/asyncapi
+.PHONY: asyncapi-deps
+asyncapi-deps: $(ASYNCAPI_DIR)/node_modules/.package-lock.json
+
+$(ASYNCAPI_DIR)/node_modules/.package-lock.json: $(ASYNCAPI_DIR)/package.json $(ASYNCAPI_DIR)/package-lock.json
+	npm ci --prefix $(ASYNCAPI_DIR) --no-audit --no-fund
 	touch $@
 
 gate: venv provision images

@@ -17,3 +17,9 @@ def topology(pytestconfig):
     from harness.pytest_plugin import _topology_path
 
     return load(_topology_path(pytestconfig).resolve())[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The contracts of a module that sets RUN_LAST = True run after all the others (they read what the others
+    produced); a stable sort keeps everything else in collection order."""
+    items.sort(key=lambda item: bool(getattr(getattr(item, "module", None), "RUN_LAST", False)))

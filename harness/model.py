@@ -140,6 +140,8 @@ class Topic:
     replication: int
     key_field: str
     key: str
+    producers: tuple[str, ...] = ()  # service names that send to it (deploy/asyncapi.yaml operations)
+    consumers: tuple[str, ...] = ()  # service names that receive from it
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,14 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.asyncapi import AsyncApiSpec
 from harness.errors import RenderError
 from harness.model import Topology
 from harness.targets import TARGETS, Rendering
+
+# What `topo render` writes: every host's files, then the specs drawn from the same model (not hosts: nothing runs
+# them). `topo render NAME` takes any of these names; `--check` compares all of them.
+RENDERERS: dict[str, type] = {**TARGETS, AsyncApiSpec.name: AsyncApiSpec}
 
 
 @dataclass
@@ -18,7 +23,7 @@ class Drift:
 
 
 def render(topology: Topology, targets: list[str] | None = None, strict: bool = False) -> list[Rendering]:
-    renderings = [TARGETS[name]().render(topology) for name in (targets or list(TARGETS))]
+    renderings = [RENDERERS[name]().render(topology) for name in (targets or list(RENDERERS))]
     if strict:
         blocking = [n for r in renderings for n in r.notes if n.severity in ("warning", "error")]
         if blocking:

@@ -116,7 +116,8 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
         services=tuple(services),
         images=freeze(images),
         tenants=tuple(Tenant(t["id"], t.get("name", t["id"]), f"tenants[{i}]") for i, t in enumerate(data["tenants"])),
-        topics=tuple(Topic(t["name"], t["partitions"], t.get("replication", 1), t.get("key", ""), f"topics[{i}]")
+        topics=tuple(Topic(t["name"], t["partitions"], t.get("replication", 1), t.get("key", ""), f"topics[{i}]",
+                           tuple(t.get("producers", ())), tuple(t.get("consumers", ())))
                      for i, t in enumerate(data.get("topics", []))),
         kafka_mechanism=kafka["mechanism"],
         kafka_users=tuple(KafkaUser(u["name"], u["password_secret"], bool(u.get("superuser", False)), f"kafka.users[{i}]",
@@ -319,6 +320,12 @@ def _check_tenants_topics(t: Topology) -> list[Problem]:
         if topic.name in topics:
             out.append(t.problem(f"{topic.key}.name", f"topic '{topic.name}' is declared twice", "keep one"))
         topics.add(topic.name)
+        names = [s.name for s in t.services]
+        for role in ("producers", "consumers"):
+            for j, svc in enumerate(getattr(topic, role)):
+                if svc not in names:
+                    out.append(t.problem(f"{topic.key}.{role}[{j}]", f"unknown service '{svc}'",
+                                         did_you_mean(svc, names) or f"services are: {', '.join(names)}"))
     users: set[str] = set()
     for u in t.kafka_users:
         if u.name in users:
