@@ -158,9 +158,13 @@ def topo_profile(pytestconfig) -> str:
 def topo_environment(request, topo_file, topo_target, topo_services, topo_profile):
     """The topology brought up once per session (harness.testing.Environment); always torn down, with every
     service's logs kept in reports/logs/PROJECT/ when a test failed."""
+    from harness.errors import TopoError
     from harness.testing import start
 
-    env = start(topo_file, target=topo_target, services=topo_services, profile=topo_profile)
+    try:
+        env = start(topo_file, target=topo_target, services=topo_services, profile=topo_profile)
+    except TopoError as exc:  # the user's setting or topology, or a service that did not come up: said, not traced
+        pytest.fail(f"topo: {exc}", pytrace=False)
     try:
         yield env
     finally:
