@@ -25,25 +25,33 @@ def generation_order(topology: Topology) -> list[str]:
     return list(TopologicalSorter(graph).static_order())
 
 
+def generate(topology: Topology, known: dict[str, str] | None = None) -> dict[str, str]:
+    """Every secret's value: those in `known` kept, the others made — random, or from their template once the
+    secrets it uses exist. In memory only (ensure() keeps them in files; harness.testing's containers do not)."""
+    known = known or {}
+    values: dict[str, str] = {}
+    for name in generation_order(topology):
+        sec = topology.secrets[name]
+        if name in known:
+            values[name] = known[name]
+        elif sec.template:
+            values[name] = TEMPLATE_REF.sub(
+                lambda m: pysecrets.token_urlsafe(18) if m[1] == "random" else values[m[1]], sec.template)
+        else:
+            values[name] = pysecrets.token_urlsafe(18)
+    return values
+
+
 def ensure(topology: Topology, root: Path) -> dict[str, str]:
     """Create missing secret files; return every secret's value (for probes and bootstrap, never printed)."""
     folder = state_dir(root) / "secrets"
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o755)
-    values: dict[str, str] = {}
-    for name in generation_order(topology):
-        sec = topology.secrets[name]
-        path = folder / name
-        if path.exists():
-            values[name] = path.read_text()
-            continue
-        if sec.template:
-            value = TEMPLATE_REF.sub(lambda m: pysecrets.token_urlsafe(18) if m[1] == "random" else values[m[1]],
-                                     sec.template)
-        else:
-            value = pysecrets.token_urlsafe(18)
-        path.write_text(value)
-        values[name] = value
+    known = {name: (folder / name).read_text() for name in topology.secrets if (folder / name).exists()}
+    values = generate(topology, known)
+    for name, value in values.items():
+        if name not in known:
+            (folder / name).write_text(value)
     for name in values:
         # the app containers run as uid 10001 and read the bind-mounted file: it must be world-readable locally
         os.chmod(folder / name, 0o644)
