@@ -222,6 +222,9 @@ class RailwayPlacement:
     restart_max_retries: int = 10
     draining_seconds: int | None = None  # SIGTERM → SIGKILL; None: Railway's default (0 s)
     healthcheck_timeout_seconds: int = 300  # Railway's default
+    # run once before each deploy, in its own container of the image: same variables and private network, no
+    # volume; a failure fails the deploy (railwayapp/docs deployments/pre-deploy-command.md:7,9,25). () = none
+    pre_deploy: tuple[str, ...] = ()
     given: tuple[str, ...] = ()  # the keys written in topology.yaml
 
 

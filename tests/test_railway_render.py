@@ -427,3 +427,46 @@ def test_without_a_railway_block_the_rules_warn_instead_of_failing():
     sizes = [n for n in r.notes if n.path == "services.postgres.volumes[0].size"]
     assert sizes and sizes[0].severity == "warning" and "hobby plan's volume maximum of 5 GB" in sizes[0].message
     assert "no `railway:` block" in sizes[0].hint
+
+
+# ---- pre-deploy (placement.railway.pre_deploy) --------------------------------------------------------------------
+
+PRE_DEPLOY = "      railway: {public: {http: http}, pre_deploy: [python3, -c, 'print(1 + 1)']}\n"
+
+
+def test_pre_deploy_is_rendered_as_one_command_line():
+    """`pre_deploy` (a list of arguments, like `command`) becomes `preDeploy: "<one command line>"`: Railway's own
+    example is `preDeployCommand = ["npm run db:migrate"]`, one command per element (railwayapp/docs
+    config-as-code.md:32), so the arguments are joined, not spread over elements."""
+    _, r = render(edited((FE_PLACEMENT, PRE_DEPLOY)))
+    assert errors(r) == []
+    assert r.data["railway"]["frontend"]["pre_deploy"] == "python3 -c 'print(1 + 1)'"
+    assert "    preDeploy: \"python3 -c 'print(1 + 1)'\",\n" in r.files[IAC_FILE]
+    assert r.data["railway"]["backend"]["pre_deploy"] == "" and "preDeploy" not in render()[1].files[IAC_FILE]
+    # written as a string it is split as a shell would split it: the same rendering
+    as_string = edited((FE_PLACEMENT, "      railway: {public: {http: http}, pre_deploy: \"python3 -c 'print(1 + 1)'\"}\n"))
+    assert render(as_string)[1].files[IAC_FILE] == r.files[IAC_FILE]
+
+
+def test_pre_deploy_is_checked_with_its_location():
+    with pytest.raises(TopologyError) as bad:
+        load_text(edited((FE_PLACEMENT, "      railway: {pre_deploy: \"python3 -c 'unclosed\"}\n")))
+    assert "pre_deploy" in str(bad.value) and "close the quote" in str(bad.value)
+    with pytest.raises(TopologyError) as empty:
+        load_text(edited((FE_PLACEMENT, "      railway: {pre_deploy: []}\n")))
+    assert "pre_deploy" in str(empty.value)
+    with pytest.raises(TopologyError) as number:
+        load_text(edited((FE_PLACEMENT, "      railway: {pre_deploy: 3}\n")))
+    assert "pre_deploy" in str(number.value)
+
+
+def test_railway_sdk_turns_pre_deploy_into_pre_deploy_command(node, tmp_path):
+    """The SDK (npm railway 3.11.0) type-checks `preDeploy` and evaluates it to deploy.preDeployCommand, the field
+    the Railway CLI applies."""
+    _, r = render(edited((FE_PLACEMENT, PRE_DEPLOY)))
+    folder = _project(tmp_path, r.files)
+    checked = _tsc(node, folder)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    services = {x["name"]: x for x in _evaluate(node, folder)["resources"] if x["type"] == "service"}
+    assert services["frontend"]["deploy"]["preDeployCommand"] == ["python3 -c 'print(1 + 1)'"]
+    assert "preDeployCommand" not in services["backend"]["deploy"]

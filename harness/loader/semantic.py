@@ -149,7 +149,40 @@ def _railway_placement(p: dict, key: str) -> RailwayPlacement:
         public=freeze(p.get("public", {})), cron=p.get("cron", ""), restart=p.get("restart", d.restart),
         restart_max_retries=p.get("restart_max_retries", d.restart_max_retries),
         draining_seconds=p.get("draining_seconds"),
-        healthcheck_timeout_seconds=p.get("healthcheck_timeout_seconds", d.healthcheck_timeout_seconds), given=tuple(p))
+        healthcheck_timeout_seconds=p.get("healthcheck_timeout_seconds", d.healthcheck_timeout_seconds),
+        pre_deploy=_argv(p.get("pre_deploy", ())), given=tuple(p))
+
+
+def _argv(value) -> tuple[str, ...]:
+    """A command as a list of arguments; a string is split as a shell would split it (no shell runs it)."""
+    import shlex
+
+    if isinstance(value, str):
+        try:
+            return tuple(shlex.split(value))
+        except ValueError:
+            return (value,)  # unbalanced quotes: kept whole, reported by the check below
+    return tuple(str(c) for c in value)
+
+
+def _cloudrun_placement(p: dict, key: str):
+    from harness.model import CloudRunPlacement
+
+    d = CloudRunPlacement(key)
+    return CloudRunPlacement(key=key, **{f: p.get(f, getattr(d, f)) for f in (
+        "host", "sidecar_of", "port", "billing", "min_instances", "max_instances", "concurrency", "timeout_seconds",
+        "ingress")}, given=tuple(p))
+
+
+def _cloudrun(data: dict):
+    from harness.model import CloudRun
+
+    if "cloudrun" not in data:
+        return CloudRun(project=data["project"])
+    c, d = data["cloudrun"] or {}, CloudRun()
+    return CloudRun(project=c.get("project", data["project"]), **{f: str(c.get(f, getattr(d, f))) for f in (
+        "project_number", "region", "network", "subnetwork", "private_dns")}, declared=True)
+
 
 
 def _railway(data: dict) -> Railway:
@@ -181,6 +214,7 @@ def check(t: Topology) -> list[Problem]:
     out += _check_rds(t)
     out += _check_profiles(t)
     out += _check_railway_public(t)
+    out += _check_railway_pre_deploy(t)
     out += fidelity.check(t)  # what the upstream images need (harness/fidelity.py)
     return out
 
@@ -279,6 +313,30 @@ def _check_railway_public(t: Topology) -> list[Problem]:
                 out.append(t.problem(f"{p.key}.public.{name}", f"no port named '{name}' on this service",
                                      did_you_mean(name, [x.name for x in s.ports])
                                      or f"its ports are: {', '.join(x.name for x in s.ports) or 'none'}"))
+    return out
+
+
+def _check_railway_pre_deploy(t: Topology) -> list[Problem]:
+    """`placement.railway.pre_deploy` is a command that can be split into arguments, and the one-off container that
+    runs it locally (`<service>-pre-deploy`, harness/targets/railway_emulation.py) is not another service's name."""
+    import shlex
+
+    out = []
+    names = {s.name for s in t.services}
+    for s in t.services:
+        p = s.placement.get("railway")
+        if p is None or not p.pre_deploy:
+            continue
+        if len(p.pre_deploy) == 1:
+            try:
+                shlex.split(p.pre_deploy[0])
+            except ValueError as exc:
+                out.append(t.problem(f"{p.key}.pre_deploy", f"cannot split the pre-deploy command into arguments: {exc}",
+                                     "close the quote, or write it as a list: [python3, -c, '...']"))
+        if f"{s.name}-pre-deploy" in names:
+            out.append(t.problem(f"{p.key}.pre_deploy", f"service '{s.name}-pre-deploy' already exists: it is the "
+                                 "name of this service's pre-deploy container in railway-emulation",
+                                 f"rename service '{s.name}-pre-deploy'"))
     return out
 
 

@@ -10,7 +10,8 @@ Why this file and not railway.json/railway.toml: Config as Code stops being read
 project graph (railwayapp/cli@df3838bf src/iac/eval.rs:162-204): run `npm install` in deploy/railway first.
 
 How the topology maps (sources in harness/railway/limits.py; facts in docs/research/railway-facts.md):
-- image → `source: image(ref)`; command → `start` (it replaces the image's ENTRYPOINT: a note says so).
+- image → `source: image(ref)`; command → `start` (it replaces the image's ENTRYPOINT: a note says so);
+  `placement.railway.pre_deploy` → `preDeploy` (one command line; the SDK makes it `deploy.preDeployCommand`).
 - `${svc.host}` → `<svc>.railway.internal` (no port mapping: `${svc.port.X}` is the container port). A value that
   is exactly one host becomes the SDK reference `svc.env.RAILWAY_PRIVATE_DOMAIN` (`${{svc.RAILWAY_PRIVATE_DOMAIN}}`).
 - each secret → the shared variable named after it, referenced as `ctx.shared.NAME` (`${{shared.NAME}}`), with `ctx`
@@ -152,6 +153,9 @@ class RailwayTarget(Target):
             "image": s.image.ref,
             "command": command,
             "start": shlex.join(command) if command else "",
+            # one command line, as Railway's own example `preDeployCommand = ["npm run db:migrate"]`
+            # (railwayapp/docs config-as-code.md:32); the SDK turns a string into that one-element list
+            "pre_deploy": shlex.join(resolve(t, c, host) for c in p.pre_deploy) if p.pre_deploy else "",
             "env": {},  # filled with the rendered values (see _typescript); secrets excluded
             "env_resolved": resolved,  # the same with every hostname resolved (what the container sees)
             "secrets": secrets,
@@ -212,6 +216,9 @@ class RailwayTarget(Target):
         if s.volumes:
             tell.append("the volume is mounted as root (a non-root image may need RAILWAY_RUN_UID=0) and each redeploy "
                         f"stops the old deployment first: a short downtime ({limits.RULES['replicas_with_volume'][1]})")
+        if p.pre_deploy and s.volumes:
+            tell.append(f"its pre-deploy command runs in a separate container without the volume at "
+                        f"{s.volumes[0].path} (railwayapp/docs deployments/pre-deploy-command.md:25)")
         for name, mode in p.public.items():
             port = s.port(name)
             if mode == "http" and port is not None:
@@ -298,6 +305,8 @@ class RailwayTarget(Target):
             body = [f"    source: image({ts(d['image'])}),"]
             if d["start"]:
                 body.append(f"    start: {ts(d['start'])},")
+            if d["pre_deploy"]:
+                body.append(f"    preDeploy: {ts(d['pre_deploy'])},")
             if d["healthcheck"]:
                 body.append(f"    healthcheck: {ts(d['healthcheck']['path'])},")
                 body.append(f"    healthcheckTimeout: {d['healthcheck']['timeout']},")
