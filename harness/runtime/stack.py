@@ -135,7 +135,7 @@ class Stack:
             try:
                 self.lifecycle.start()
             except BaseException as exc:  # noqa: BLE001 — reported after the probes
-                failure.append(exc)
+                failure.append(self.host.explain_up_failure(self, exc))  # e.g. Railway's failed pre-deploy
 
         thread = threading.Thread(target=compose_up, daemon=True)
         thread.start()

@@ -118,6 +118,11 @@ class Host(Target):
         """Runs after rendering, before `docker compose up`; returns facts for the up report."""
         return None
 
+    def explain_up_failure(self, stack, exc: BaseException) -> BaseException:
+        """`docker compose up` failed: the error to report, in the host's own terms where it has some (e.g. a Railway
+        pre-deploy that exited non-zero); by default `exc` unchanged."""
+        return exc
+
     def after_healthy(self, stack, on_event) -> dict | None:
         """Runs once every service answers its probe; raise TopoError to fail the bring-up as the host would."""
         return None
