@@ -252,8 +252,8 @@ def test_no_edge_without_a_public_service(topology):
 def test_the_edge_and_pre_deploy_containers_are_not_services_in_the_parity_view(topology):
     t = load_text(TEST_TOPOLOGY.replace("PRE_DEPLOY", "[python3, -c, 'print(1)']"))[0]
     r = RailwayEmulationTarget().render(t)
-    assert set(r.data["compose"]["services"]) == {"web", "web-pre-deploy", EDGE}
-    assert set(RailwayEmulationTarget().views(r, t)) == {"web"}
+    assert set(r.data["compose"]["services"]) == {"web", "web-pre-deploy", "frontend", EDGE}
+    assert set(RailwayEmulationTarget().views(r, t)) == {"web", "frontend"}
 
 
 # ---- pre-deploy (placement.railway.pre_deploy) ---------------------------------------------------------------------
@@ -300,6 +300,19 @@ services:
     volumes: [{name: web-data, path: /data, size: 1Gi}]
     placement:
       railway: {public: {http: http}, pre_deploy: PRE_DEPLOY}
+  frontend:
+    role: app
+    image: app
+    command: [deml, frontend, --port, "${frontend.port.http}"]
+    ports: [{name: http, port: 4000, protocol: http}]
+    env:
+      BACKEND_URL: http://${web.host}:${web.port.http}
+      FIREBASE_PROJECT: demo-topo
+      FIRESTORE_EMULATOR_HOST: "firestore.invalid:8080"
+    healthcheck: {http: {path: /healthz, port: http}}
+    depends_on: [web]
+    placement:
+      railway: {public: {http: http}}
 """.replace("ECHO", json.dumps(ECHO))
 
 
@@ -391,6 +404,20 @@ def test_edge_serves_the_domain_over_tls_and_forwards_railways_headers(edge_stac
     with pytest.raises(ssl.SSLCertVerificationError):
         edge_request(edge_stack, DOMAIN, "/", sni="web.example.com")
     assert "Railway deploy" in json.dumps(edge_stack.report.host) and DOMAIN in json.dumps(edge_stack.report.host)
+
+
+@pytest.mark.docker
+def test_the_reference_frontend_answers_through_its_domain(edge_stack):
+    """The app's own frontend role, public on Railway, answers 200 on /healthz at
+    https://frontend-production.up.railway.app through the edge (its backend here is the echo service); the edge's
+    access log shows the request (the frontend itself forwards no X-Forwarded-* header to its backend, so the
+    headers a service receives are shown by the echo service above)."""
+    status, _, body = edge_request(edge_stack, "frontend-production.up.railway.app", "/healthz")
+    assert status == 200, body
+    log = edge_stack.compose.logs(EDGE, tail=50)
+    assert '"GET /healthz HTTP/1.1" 200' in log or '"GET /healthz HTTP/2.0" 200' in log, log
+    env = _inspect(edge_stack, "frontend")["Config"]["Env"]
+    assert "RAILWAY_PUBLIC_DOMAIN=frontend-production.up.railway.app" in env
 
 
 @pytest.mark.docker
