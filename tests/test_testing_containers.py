@@ -16,7 +16,7 @@ import pytest
 from harness.errors import TopoError
 from harness.loader import load
 from harness.runtime import secrets as secrets_mod
-from harness.testing.containers import container_for, spec_for
+from harness.testing.containers import container_for, spec_for, started
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPOLOGY = ROOT / "topology.yaml"
@@ -101,6 +101,29 @@ def test_secrets_generate_keeps_known_values_and_fills_templates(topology):
     assert values["redpanda-admin-password"] == "given"
     assert values["redpanda-bootstrap-user"] == "admin:given:SCRAM-SHA-256"
     assert set(values) == set(topology.secrets)
+
+
+def test_started_removes_every_container_when_one_fails_to_start():
+    class Fake:
+        def __init__(self, fail: bool):
+            self.fail, self.stopped = fail, 0
+
+        def start(self):
+            if self.fail:
+                raise TopoError("did not become ready")
+
+        def stop(self):
+            self.stopped += 1
+
+    good, bad = Fake(False), Fake(True)
+    with pytest.raises(TopoError, match="did not become ready"):
+        with started(good, bad):
+            pytest.fail("the block must not run when a container failed to start")
+    assert good.stopped == 1 and bad.stopped == 1
+    ok = Fake(False)
+    with started(ok) as (c,):
+        assert c is ok and ok.stopped == 0
+    assert ok.stopped == 1
 
 
 # ---- each kind of container, started ------------------------------------------------------------------------------

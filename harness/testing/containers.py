@@ -26,9 +26,10 @@ from __future__ import annotations
 import difflib
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
@@ -44,7 +45,7 @@ from harness.targets import compose
 from harness.testing.stack import load_topology
 
 __all__ = ["TopologyContainer", "RedpandaSaslContainer", "FirebaseEmulatorContainer", "container_for",
-           "secret_values", "spec_for", "ContainerSpec"]
+           "secret_values", "spec_for", "started", "ContainerSpec"]
 
 _LOCK = threading.Lock()
 _SECRETS: dict[tuple[str, str], dict[str, str]] = {}  # (topology file, project) → values, for this process
@@ -234,6 +235,7 @@ class TopologyContainer(DockerContainer):
         try:
             client.images.get(self.image)
         except docker.errors.ImageNotFound:
+            _release(self.spec)
             raise TopoError(f"{self.service.name}: image {self.image} is not on this machine; run `topo images build` "
                             "(it builds ours and, with no registry, the offline stand-ins)") from None
         finally:
@@ -385,6 +387,22 @@ def _first_of_kind(topology: Topology, k: str) -> str:
         raise TopoError(f"{topology.file}: no {k} service (services of kind {k} use the image key "
                         f"{ {'kafka': 'redpanda', 'firebase': 'firebase'}.get(k, k)!r})")
     return found
+
+
+@contextmanager
+def started(*containers: TopologyContainer) -> Iterator[tuple[TopologyContainer, ...]]:
+    """Start several containers at once (each waits for its own probes and bootstraps itself) and remove all of
+    them on leaving the block — or as soon as one fails to start, with that failure raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
+            for future in [pool.submit(c.start) for c in containers]:
+                future.result()
+        yield containers
+    finally:
+        for c in containers:
+            c.stop()
 
 
 CLASSES = {"kafka": RedpandaSaslContainer, "firebase": FirebaseEmulatorContainer}
