@@ -197,7 +197,7 @@ def test_a_fractional_cpu_with_concurrency_one_stays_fractional_on_gen1():
 RULES = [
     ("stateful: a volume on Cloud Run", [("      cloudrun: {host: cloud-sql}\n", "")],
      "services.postgres.volumes[0]", "no persistent disks"),
-    ("TCP-only: no HTTP port", [("      cloudrun: {host: memorystore}   # TCP only: Memorystore (Redis protocol) off Cloud Run\n", "")],
+    ("TCP-only: no HTTP port", [("      cloudrun: {host: memorystore}   # TCP only\n", "")],
      "services.dragonfly.ports", "HTTP(S)/gRPC"),
     ("concurrency above 1000", [("cloudrun: {ingress: all}", "cloudrun: {ingress: all, concurrency: 1001}")],
      "services.frontend.placement.cloudrun.concurrency", "exceeds Cloud Run's 1000"),
@@ -217,9 +217,9 @@ RULES = [
      "services.firebase.resources", "largest instance"),
     ("several HTTP ports, none chosen", [("      cloudrun: {host: firebase}\n", "")],
      "services.firebase.ports", "exactly one"),
-    ("sidecar of an unknown service", [("cloudrun: {sidecar_of: daemon}  # shares", "cloudrun: {sidecar_of: deamon}  # shares")],
+    ("sidecar of an unknown service", [("cloudrun: {sidecar_of: daemon}  # in the", "cloudrun: {sidecar_of: deamon}  # in the")],
      "services.telemetry-worker.placement.cloudrun.sidecar_of", "not another service"),
-    ("sidecar of a service off Cloud Run", [("cloudrun: {sidecar_of: daemon}  # shares", "cloudrun: {sidecar_of: postgres}  # shares")],
+    ("sidecar of a service off Cloud Run", [("cloudrun: {sidecar_of: daemon}  # in the", "cloudrun: {sidecar_of: postgres}  # in the")],
      "services.telemetry-worker.placement.cloudrun.sidecar_of", "runs off Cloud Run"),
 ]
 
