@@ -21,7 +21,7 @@ from deml import envelope  # the reference app's envelope: make / encode
 from testcontainers.core.network import Network
 
 from harness.testing import clients
-from harness.testing.containers import FirebaseEmulatorContainer, RedpandaSaslContainer, container_for, started
+from harness.testing import FirebaseEmulatorContainer, RedpandaSaslContainer, container_for, started
 
 TOPOLOGY = Path(__file__).resolve().parents[2] / "topology.yaml"
 WORKER = "telemetry-worker"

@@ -9,6 +9,10 @@
   clients, and the `stack` for tests that control containers.
 - `prepare()` → an `Environment` not brought up yet (`.up()`, `.attach()` to a running project, `.close()`), for
   tools that time the bring-up themselves (bench/).
+- `container_for(topology, "postgres")` → one service as a testcontainers container, configured from the topology
+  (image, command, env, secrets, hardening, 127.0.0.1 ports, topo's probes as wait strategy, then its bootstrap);
+  `RedpandaSaslContainer` (SASL/SCRAM users, least-privilege ACLs, topics) and `FirebaseEmulatorContainer`
+  (Firestore + Auth + Functions, `sign_in(tenant)`); `started(*containers)` starts several at once.
 - `load_topology()`: a topology file with a profile and a service subset applied.
 - pytest: the plugin `topo` (harness.pytest_plugin) gives fixtures `topo_environment`, `topo_endpoints`, and the
   overridable settings fixtures `topo_file`, `topo_target`, `topo_services`, `topo_profile`.
@@ -24,6 +28,8 @@ from harness.pytest_plugin import Endpoints
 from harness.runtime import usage  # noqa: F401 — measured CPU/memory of a project (UsageSampler → usage.json)
 from harness.runtime.docker import run  # a command as a list; raises CommandError with its output
 from harness.targets import host  # the host (target) object of a name: its secrets mechanism, interruption, …
+from harness.testing.containers import (FirebaseEmulatorContainer, RedpandaSaslContainer, TopologyContainer,
+                                        container_for, spec_for, started)
 from harness.testing.stack import Environment, environment, kafka_config, load_topology, prepare, start
 
 
@@ -41,6 +47,7 @@ def standin_verdict(topology) -> str:
     return verdict(topology)
 
 
-__all__ = ["Endpoints", "Environment", "Image", "TopoError", "Topology", "TopologyError", "clients", "environment",
+__all__ = ["Endpoints", "Environment", "FirebaseEmulatorContainer", "RedpandaSaslContainer", "TopologyContainer",
+           "container_for", "spec_for", "started", "Image", "TopoError", "Topology", "TopologyError", "clients", "environment",
            "host", "images_missing", "kafka_config", "load_topology", "prepare", "resolve", "run", "standin_verdict",
            "start", "usage"]
