@@ -494,3 +494,18 @@ def test_a_failing_pre_deploy_keeps_the_service_from_starting(tmp_path):
         assert EDGE not in states or states[EDGE] == "created", states
     finally:
         stack.down(volumes=True)
+
+
+@pytest.mark.docker
+def test_the_edge_reaches_a_public_service_on_an_ipv6_only_network(tmp_path):
+    """On a pre-2025-10-16 (IPv6-only) private network the edge forwards to the service's IPv6 address."""
+    t = load_text(TEST_TOPOLOGY.replace("PRE_DEPLOY", "[python3, -c, 'print(1)']").replace(
+        "railway: {plan: pro, environment: production}",
+        "railway: {plan: pro, environment: production, private_network: ipv6-only}"))[0]
+    stack = _stack(tmp_path, t, "v6")
+    try:
+        stack.up(deadline=180)
+        status, _, body = edge_request(stack, DOMAIN, "/v6")
+        assert status == 200 and json.loads(body)["headers"]["X-Forwarded-Proto"] == "https", body
+    finally:
+        stack.down(volumes=True)
