@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import clients
+from harness.testing import clients
 
 
 @pytest.fixture(scope="session")
@@ -12,11 +12,10 @@ def acme(endpoints):
 
 
 @pytest.fixture(scope="session")
-def topology(pytestconfig):
-    from harness.loader import load
-    from harness.pytest_plugin import _topology_path
+def topology(topo_file):
+    from harness.testing import load_topology
 
-    return load(_topology_path(pytestconfig).resolve())[0]
+    return load_topology(topo_file)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -81,32 +81,41 @@ def validate(file: Path = FileOpt, as_json: bool = JsonOpt,
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of topology.yaml (point your editor's YAML plugin at it)."""
-    from harness.loader.schema import schema_text
-
+def schema(which: str = typer.Argument("topology", help="topology (topology.yaml) or endpoints (the file of "
+                                                        "`topo gate --target endpoints:FILE`)")) -> None:
+    """Print a JSON Schema: topology.yaml's (the default; point your editor's YAML plugin at it) or, with
+    `topo schema endpoints`, the endpoints file's (a running environment's addresses; passwords as a string,
+    {"env": "VAR"} or {"file": "PATH"})."""
+    if which == "topology":
+        from harness.loader.schema import schema_text
+    elif which == "endpoints":
+        from harness.endpoints import schema_text
+    else:
+        err.print(f"unknown schema '{which}'; use `topo schema topology` or `topo schema endpoints`", markup=False)
+        raise typer.Exit(2)
     sys.stdout.write(schema_text())
 
 
 @app.command()
 def render(
-    target: Optional[str] = typer.Argument(None, help="compose or aws; all targets when omitted"),
+    target: Optional[str] = typer.Argument(None, help="a target (compose, aws, aws-emulation, railway, ...) or asyncapi; all of them when omitted"),
     file: Path = FileOpt,
     check: bool = typer.Option(False, "--check", help="write nothing; exit 1 if committed files differ from a fresh rendering"),
     strict: bool = typer.Option(False, "--strict", help="fail when a target cannot represent something (warnings become errors)"),
     output: Path = typer.Option(Path("."), "--output", "-o", help="project root to write into"),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Render the topology into files: compose/docker-compose.yml and deploy/aws/*.json.
+    """Render the topology into files: compose/docker-compose.yml, deploy/aws/*.json, deploy/railway/..., and
+    deploy/asyncapi.yaml (AsyncAPI 3.0.0: the topics as channels, the event envelope as payload, producers and
+    consumers as operations, the broker of each target as a server).
 
     Each target prints what it cannot represent (e.g. Lightsail has no read-only flag). Rendered AWS inputs are
     validated with botocore's models and topo's stricter rule table. With --check nothing is written.
     """
     from harness import render as r
-    from harness.targets import TARGETS
 
-    if target is not None and target not in TARGETS:
-        err.print(f"unknown target '{target}'; targets: {', '.join(TARGETS)}", markup=False)
+    if target is not None and target not in r.RENDERERS:
+        err.print(f"unknown target '{target}'; targets: {', '.join(r.RENDERERS)}", markup=False)
         raise typer.Exit(2)
     if output.exists() and not output.is_dir():
         err.print(f"--output {output}: not a directory; give the project root to write into", markup=False)
@@ -145,9 +154,11 @@ def cost(
     file: Path = FileOpt,
     as_json: bool = JsonOpt,
     compare: Optional[tuple[str, str]] = typer.Option(
-        None, "--compare", metavar="A B", help="two hosts side by side per month: aws, railway (e.g. --compare railway aws)"),
+        None, "--compare", metavar="A B", help="hosts side by side per month: aws, railway, cloudrun "
+                                               "(e.g. --compare railway aws cloudrun)"),
+    more: Optional[list[str]] = typer.Argument(None, metavar="[HOST]...", help="more hosts for --compare (cloudrun)"),
     usage: Path = typer.Option(Path("reports/usage.json"), "--usage",
-                               help="measured CPU/memory for Railway (written by `topo gate` or bench/usage.py)"),
+                               help="measured CPU/memory for Railway and Cloud Run (written by `topo gate` or bench/usage.py)"),
 ) -> None:
     """Monthly cost of the AWS placement, line by line, from a dated price table with sources.
 
@@ -163,7 +174,7 @@ def cost(
         from harness import cost as c
 
         try:
-            cmp = c.compare(topology, tuple(h.lower() for h in compare), c.load_usage(usage), str(usage))
+            cmp = c.compare(topology, tuple(h.lower() for h in (*compare, *(more or []))), c.load_usage(usage), str(usage))
         except c.NeedsMeasurement as exc:
             if as_json:
                 _emit({"ok": False, "needs_measurement": str(exc)})
@@ -200,6 +211,10 @@ def cost(
                 out.print(f"Idle (measured over {rw['idle_window_s']} s before the load, held all month): "
                           f"${rw['idle_total_usd']:.2f}/month.", markup=False)
             out.print(f"Plan: {rw['plan']} — {rw['plan_why']}.", markup=False)
+            if rw.get("billing"):  # hosts with a billing mode per service (Cloud Run: request- or instance-based)
+                out.print("Billing mode per service: " + ", ".join(f"{k} {v}-based" for k, v in rw["billing"].items())
+                          + " (request-based: billed while serving; instance-based: background work, CPU always "
+                          "allocated)", markup=False)
             for what, names in (("not priced (outside the host)", rw["left_out"]),
                                 ("NOT MEASURED (left out of the total)", rw["not_measured"]),
                                 ("measured but not a topology service (not priced)", rw["measured_not_in_topology"])):
@@ -466,11 +481,17 @@ def up(
     project: Optional[str] = ProjectOpt, target: str = RunTargetOpt,
     deadline: float = typer.Option(240.0, "--deadline", help="seconds to wait for every service to answer its probe"),
     no_build: bool = typer.Option(False, "--no-build", help="do not build or pull images first"),
-    as_json: bool = JsonOpt,
+    as_json: bool = typer.Option(False, "--json", help="print the bring-up report as JSON (with `endpoints_file`) "
+                                                      "instead of tables"),
     profile: str = typer.Option("", "--profile", help="apply a profile of topology.yaml `profiles:` (e.g. gate)"),
 ) -> None:
     """Bring the topology up with Docker Compose, wait until every service answers a real probe, bootstrap it
-    (SASL users, topics, schemas, tenants with Tenant0) and print the endpoints. Running it twice is harmless."""
+    (SASL users, topics, schemas, tenants with Tenant0) and print the endpoints. Running it twice is harmless.
+
+    Writes the endpoints file .topo/endpoints.json (.topo/endpoints-PROJECT.json for another -p; mode 0600,
+    git-ignored; passwords as {"file": "secrets/NAME"}, never values; schema: `topo schema endpoints`) and prints
+    its path (`endpoints_file` with --json): `topo gate --target endpoints:.topo/endpoints.json --allow-partial`
+    then holds the running stack to the contracts."""
     import time
 
     from harness.runtime import images
@@ -495,10 +516,13 @@ def up(
         err.print(verdict, style="yellow" if "stand-ins" in verdict else "", markup=False)
     report = stack.up(deadline=deadline, on_event=on_event)
     report.seconds["images"] = round(images_s, 2)
+    from harness.endpoints import write_for_stack
+
+    endpoints_file = _shown(write_for_stack(stack))
     if as_json:
         from dataclasses import asdict
 
-        _emit(asdict(report))
+        _emit(dict(asdict(report), endpoints_file=endpoints_file))
         return
     table = Table(title=f"{stack.project}: every service answered its probe in {report.seconds['healthy']:.1f} s "
                         f"(bootstrap {report.seconds.get('bootstrap', 0):.1f} s)")
@@ -511,7 +535,17 @@ def up(
         out.print(f"{facts.get('title', what)}: " + (f"{facts['state']} — " if "state" in facts else "")
                   + facts.get("summary", ""), markup=False)
     out.print(verdict, markup=False)
+    out.print(f"Endpoints file: {endpoints_file} (gate this stack: `topo gate --target endpoints:{endpoints_file} "
+              "--allow-partial`)", markup=False)
     out.print("Stop with `make down` (keeps data) or `make clean` (removes volumes). Logs: `topo logs SERVICE`.")
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 @app.command()
@@ -524,12 +558,22 @@ def down(file: Path = FileOpt, project: Optional[str] = ProjectOpt, target: str 
 
 
 @app.command()
-def status(file: Path = FileOpt, project: Optional[str] = ProjectOpt, target: str = RunTargetOpt, as_json: bool = JsonOpt) -> None:
-    """Show each service's container state and health."""
+def status(file: Path = FileOpt, project: Optional[str] = ProjectOpt, target: str = RunTargetOpt,
+           as_json: bool = typer.Option(False, "--json", help="print {project, services, endpoints_file} as JSON "
+                                                              "and (re)write the endpoints file of a running stack")) -> None:
+    """Show each service's container state and health.
+
+    With --json, for a running stack, also (re)writes its endpoints file as `topo up` does (.topo/endpoints.json,
+    0600; `topo schema endpoints`) and names it in `endpoints_file` (null when nothing runs)."""
     stack = _stack(file, project, target)
     rows = stack.status()
     if as_json:
-        _emit(rows)
+        endpoints_file = None
+        if any(r["state"] == "running" for r in rows):
+            from harness.endpoints import write_for_stack
+
+            endpoints_file = _shown(write_for_stack(stack))
+        _emit({"project": stack.project, "services": rows, "endpoints_file": endpoints_file})
         return
     table = Table(title=f"{stack.project}")
     for col in ("service", "state", "health", "status", "ports"):
@@ -644,6 +688,10 @@ def gate(
     from harness.cost import summary
 
     t0 = time.monotonic()
+    if target.startswith("endpoints:"):  # a malformed file or an unset {"env": VAR} fails now, located, exit 2
+        from harness.endpoints import load as load_endpoints
+
+        load_endpoints(target.split(":", 1)[1])
     topology, warnings = _load(file)
     _print_problems(warnings)
     out.print(f"gate 1/4 validate: {file} is valid ({len(topology.services)} services)")

@@ -113,7 +113,7 @@ class Service:
     resources: Resources | None
     healthcheck: Healthcheck | None
     depends_on: tuple[str, ...]
-    placement: Mapping[str, Placement | RailwayPlacement]  # "railway" holds a RailwayPlacement
+    placement: Mapping[str, Placement | RailwayPlacement | CloudRunPlacement]  # "railway"/"cloudrun": their own
     key: str
     tmpfs: tuple[str, ...] = ()
 
@@ -240,6 +240,36 @@ class Railway:
 
 
 @dataclass(frozen=True)
+class CloudRunPlacement:
+    """How one service runs on Cloud Run, or where it runs instead (`placement.cloudrun`, all optional). Read by
+    harness/targets/cloudrun.py; the rules it must satisfy are harness/cloudrun/limits.py."""
+    key: str
+    host: str = ""  # off Cloud Run: cloud-sql | compute-engine | memorystore | firebase; '' = a Cloud Run service
+    sidecar_of: str = ""  # a container of that service's instance (shares its localhost), not a service of its own
+    port: str = ""  # the ingress port's name; '' = the http healthcheck's port, else the only http port
+    billing: str = "request"  # request (CPU only during requests) | instance (CPU always allocated)
+    min_instances: int = 0
+    max_instances: int = 100
+    concurrency: int = 80  # containerConcurrency
+    timeout_seconds: int = 300  # request timeout
+    ingress: str = "internal"  # all | internal | internal-and-cloud-load-balancing
+    given: tuple[str, ...] = ()  # the keys written in topology.yaml
+
+
+@dataclass(frozen=True)
+class CloudRun:
+    """The Google Cloud project a topology deploys its Cloud Run services to (`cloudrun:`, optional)."""
+    project: str = ""  # project id; '' = topology.project
+    project_number: str = "000000000000"  # in service URLs (https://SERVICE-NUMBER.REGION.run.app); a placeholder
+    region: str = "us-central1"
+    network: str = "default"  # Direct VPC egress: the VPC network and subnetwork the services send private traffic to
+    subnetwork: str = "default"
+    private_dns: str = ""  # the private DNS zone naming the hosts off Cloud Run ('' = PROJECT.internal)
+    key: str = "cloudrun"
+    declared: bool = False  # False: no `cloudrun:` block, these are defaults
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named variation of the stack (topology.yaml `profiles`): extra environment per service and the
     healthcheck interval — data applied by `with_profile`, never a code path of its own."""
@@ -269,6 +299,7 @@ class Topology:
     profile: str = ""  # the profile applied (with_profile), '' for the topology as written
     subset: tuple[str, ...] = ()  # the services kept by with_services (with what they need), () for all of them
     railway: Railway = field(default_factory=Railway)
+    cloudrun: CloudRun = field(default_factory=CloudRun)
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)

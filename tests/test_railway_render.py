@@ -341,9 +341,9 @@ def test_railway_sdk_accepts_the_optional_placement_fields(node, tmp_path):
         (FE_PLACEMENT, "      railway: {public: {http: http}, replicas: 2, region: us-west2, draining_seconds: 30, "
                        "healthcheck_timeout_seconds: 60}\n"),
         (REDPANDA_AWS, REDPANDA_AWS.replace("retained}\n", "retained}\n      railway: {public: {kafka-external: tcp}}\n")),
-        ("    depends_on: [postgres, redpanda]\n    placement: {aws: lightsail}\n\n  telemetry-worker:",
-         "    depends_on: [postgres, redpanda]\n    placement:\n      aws: lightsail\n"
-         "      railway: {cron: '*/15 * * * *', restart: never}\n\n  telemetry-worker:"))
+        ("      cloudrun: {billing: instance, min_instances: 1, max_instances: 1}  # one cron publisher\n",
+         "      cloudrun: {billing: instance, min_instances: 1, max_instances: 1}\n"
+         "      railway: {cron: '*/15 * * * *', restart: never}\n"))  # the daemon's placement
     _, r = render(text)
     assert errors(r) == []
     folder = _project(tmp_path, r.files)

@@ -71,6 +71,9 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
             if target == "railway":
                 placement[target] = _railway_placement(p, pkey)
                 continue
+            if target == "cloudrun":
+                placement[target] = _cloudrun_placement(p, pkey)
+                continue
             if isinstance(p, str):
                 p = {"kind": p}
             placement[target] = Placement(
@@ -133,6 +136,7 @@ def build_model(data: dict, file: str, marks: dict[str, Mark]) -> tuple[Topology
         bootstrap=freeze({k: tuple(v) for k, v in data.get("bootstrap", {}).items()}),
         marks=freeze(flat_marks),
         railway=_railway(data),
+        cloudrun=_cloudrun(data),
         profiles=freeze({n: Profile(n, (p or {}).get("description", ""),
                                     freeze({svc: tuple((k, _text(v)) for k, v in (env or {}).items())
                                             for svc, env in (p or {}).get("env", {}).items()}),
@@ -182,7 +186,6 @@ def _cloudrun(data: dict):
     c, d = data["cloudrun"] or {}, CloudRun()
     return CloudRun(project=c.get("project", data["project"]), **{f: str(c.get(f, getattr(d, f))) for f in (
         "project_number", "region", "network", "subnetwork", "private_dns")}, declared=True)
-
 
 
 def _railway(data: dict) -> Railway:
