@@ -1,7 +1,12 @@
 """pytest plugin of the contract suite (entry point `topo_contracts`).
 
-Fixtures reach services only through the target chosen by --target (option → environment TOPO_TARGET → ini
-`topo_target`, default compose), shown in the report header. With --contract-report DIR the session writes
+Fixtures reach services only through the target chosen by --target (else the `topo` plugin's --topo-target →
+environment TOPO_TARGET → ini `topo_target`, default compose), shown in the report header, and brought up with
+harness.testing.start: a runnable host (compose, aws-emulation, railway-emulation: an ephemeral stack, torn down
+after, logs kept in reports/logs/PROJECT/ when a contract failed) or `endpoints:FILE`, an environment already
+running, described by an endpoints file (`topo schema endpoints`; `topo up` writes .topo/endpoints.json; a real
+deploy: examples/endpoints-aws/). Contracts that control containers (mark `control`: faults, hardening, secrets in
+docker inspect, environment) are skipped there, so such a run is PARTIAL. With --contract-report DIR the session writes
 DIR/contracts.md and DIR/contracts.html: each contract's promise, verdict, timing and, on failure, the evidence
 (expected vs seen, and the last log lines of the services the contract names). A contract that prints a line
 `checked: WHAT` gets WHAT beside its promise (how much it checked). A run with skipped contracts is PARTIAL (said at

@@ -222,9 +222,9 @@ def start(topology: str | Path = "topology.yaml", *, target: str = "compose", se
     the topology's `profiles:`. The caller must `close()` the result; `environment()` does it for you. When the
     bring-up fails, the logs are kept and the stack is removed before the error is raised."""
     if target.startswith("endpoints:"):
-        from contracts.targets import endpoints_from_file
+        from harness.endpoints import load
 
-        return Environment(endpoints_from_file(target.split(":", 1)[1]), target)
+        return Environment(load(target.split(":", 1)[1]), target)
     env = prepare(topology, target=target, services=services, profile=profile, project=project)
     try:
         return env.up(deadline=deadline, on_event=on_event)
