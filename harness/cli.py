@@ -554,7 +554,12 @@ def down(file: Path = FileOpt, project: Optional[str] = ProjectOpt, target: str 
     """Stop and remove the stack's containers. Data in named volumes is kept unless --volumes."""
     stack = _stack(file, project, target)
     stack.down(volumes=volumes)
-    out.print(f"{stack.project}: down" + (" (volumes and local secrets removed)" if volumes else " (volumes kept)"))
+    if volumes:  # its endpoints file names secret files that are gone now
+        from harness.endpoints import default_path
+
+        default_path(stack).unlink(missing_ok=True)
+    out.print(f"{stack.project}: down" + (" (volumes, local secrets and the endpoints file removed)" if volumes
+                                          else " (volumes kept)"))
 
 
 @app.command()
