@@ -10,13 +10,15 @@ from harness.errors import TopoError
 from harness.targets.aws import AwsTarget
 from harness.targets.aws_emulation import AwsEmulationTarget
 from harness.targets.cloudrun import CloudRunTarget
+from harness.targets.cloudrun_emulation import CloudRunEmulationTarget
 from harness.targets.base import UNREPRESENTABLE, Host, Rendering, Target, View
 from harness.targets.compose import ComposeTarget
 from harness.targets.railway import RailwayTarget
 from harness.targets.railway_emulation import RailwayEmulationTarget
 
 TARGETS: dict[str, type[Target]] = {t.name: t for t in (ComposeTarget, AwsTarget, AwsEmulationTarget, RailwayTarget,
-                                                       RailwayEmulationTarget, CloudRunTarget)}
+                                                       RailwayEmulationTarget, CloudRunTarget,
+                                                       CloudRunEmulationTarget)}
 RUNNABLE: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.runnable)
 
 
@@ -31,4 +33,4 @@ def host(name: str) -> type[Host]:
 
 __all__ = ["TARGETS", "RUNNABLE", "host", "Host", "Rendering", "Target", "View", "UNREPRESENTABLE",
            "ComposeTarget", "AwsTarget", "AwsEmulationTarget", "RailwayTarget",
-           "RailwayEmulationTarget", "CloudRunTarget"]
+           "RailwayEmulationTarget", "CloudRunTarget", "CloudRunEmulationTarget"]
