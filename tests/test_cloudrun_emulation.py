@@ -22,7 +22,7 @@ from harness.render import drift
 from harness.targets import RUNNABLE, TARGETS, host
 from harness.targets.cloudrun import CloudRunTarget, private_host, url_host
 from harness.targets.cloudrun_emulation import (FILE, FRONT, STOP_GRACE_SECONDS, CloudRunEmulationTarget,
-                                                front_request, revision)
+                                                front_request, holder, revision)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPOLOGY = (ROOT / "topology.yaml").read_text()
@@ -72,14 +72,17 @@ def check_contract_env(t, doc) -> None:
 
 
 def check_sidecars_share_localhost(t, doc) -> None:
+    """Every container of an instance joins the namespace of its holder `<main>-instance` (on the vpc network), which
+    no restart of the ingress container takes away; the ingress container starts after its sidecars are healthy."""
     for name, main in members(t).items():
-        spec = doc["services"][name]
-        if name == main:
-            assert spec.get("networks") == ["vpc"] and "network_mode" not in spec, name
-        else:
-            assert spec.get("network_mode") == f"service:{main}", f"{name}: {spec.get('network_mode')}"
-            assert "networks" not in spec and "ports" not in spec, name
-            assert spec["depends_on"][main] == {"condition": "service_started"}, name
+        spec, owner = doc["services"][name], doc["services"][holder(main)]
+        assert owner.get("networks") == ["vpc"] and "network_mode" not in owner, main
+        assert spec.get("network_mode") == f"service:{holder(main)}", f"{name}: {spec.get('network_mode')}"
+        assert "networks" not in spec and "ports" not in spec, name
+        assert spec["depends_on"][holder(main)] == {"condition": "service_started"}, name
+        if name != main:
+            assert doc["services"][main]["depends_on"].get(name) == {"condition": "service_healthy"}, \
+                f"{main} does not wait for its sidecar {name}"
 
 
 def check_stop_after_ten_seconds(t, doc) -> None:
@@ -107,7 +110,7 @@ def check_hardened_and_local(t, doc) -> None:
             assert p.startswith("127.0.0.1:"), f"{name} publishes {p} beyond 127.0.0.1"
         assert "no-new-privileges:true" in spec["security_opt"], name
         s = t.service(name)
-        if name == FRONT or (s is not None and s.hardened):
+        if name == FRONT or name.endswith("-instance") or (s is not None and s.hardened):
             assert spec.get("user") == "10001:10001" and spec.get("read_only") and spec.get("cap_drop") == ["ALL"], name
 
 
@@ -139,7 +142,7 @@ def check_front(t, doc) -> None:
     for main, d in docs.items():
         timeout = d["spec"]["template"]["spec"]["timeoutSeconds"]
         port = d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
-        mine = [x for x in servers if f'"{main}:{port}"' in x]
+        mine = [x for x in servers if f'"{holder(main)}:{port}"' in x]
         assert mine, f"no server of the front reaches {main}:{port}"
         for x in mine:
             assert f"proxy_read_timeout {timeout}s;" in x, f"{main}: not its {timeout} s timeout:\n{x}"
@@ -147,8 +150,9 @@ def check_front(t, doc) -> None:
         if t.service(main).port(next(p.name for p in t.service(main).ports if p.port == port)).publish:
             assert any(re.search(rf"listen {port};", x) for x in mine), main
             assert f"127.0.0.1:{port}:{port}" in front["ports"], main
-            assert "ports" not in doc["services"][main] or all(
-                not p.endswith(f":{port}") for p in doc["services"][main]["ports"]), f"{main} bypasses the front"
+            for own in (main, holder(main)):  # only the front publishes the ingress port
+                assert all(not p.endswith(f":{port}") for p in doc["services"][own].get("ports", [])), \
+                    f"{own} publishes {main}'s ingress port, bypassing the front"
 
 
 # ---- the reference topology ----------------------------------------------------------------------------------------
@@ -175,9 +179,13 @@ def test_the_container_runtime_contract_variables_are_injected():
 def test_sidecars_share_the_ingress_containers_network_namespace():
     t, _, doc = render()
     check_sidecars_share_localhost(t, doc)
-    assert doc["services"]["telemetry-worker"]["network_mode"] == "service:daemon"
+    assert doc["services"]["telemetry-worker"]["network_mode"] == "service:daemon-instance"
     fails(check_sidecars_share_localhost, t, broken(doc, lambda d: (d["services"]["workers"].pop("network_mode"),
                                                                       d["services"]["workers"].update(networks=["vpc"]))))
+    # the brief's first form: the ingress container owns the namespace (a restarted daemon strands its sidecars)
+    fails(check_sidecars_share_localhost, t, broken(doc, lambda d: d["services"]["workers"].update(
+        network_mode="service:daemon")))
+    fails(check_sidecars_share_localhost, t, broken(doc, lambda d: d["services"]["daemon"]["depends_on"].pop("workers")))
 
 
 def test_containers_get_sigkill_ten_seconds_after_sigterm():
@@ -231,7 +239,7 @@ def test_the_front_answers_504_at_each_services_timeout():
     fails(check_front, t, broken(doc, lambda d: d[  # the frontend's 7 s replaced by the default
         "services"][FRONT]["environment"].update(CLOUDRUN_FRONT_CONF=conf.replace("proxy_read_timeout 7s;",
                                                                                  "proxy_read_timeout 300s;"))))
-    fails(check_front, t, broken(doc, lambda d: d["services"]["frontend"].update(ports=["127.0.0.1:4000:4000"])))
+    fails(check_front, t, broken(doc, lambda d: d["services"]["frontend-instance"].update(ports=["127.0.0.1:4000:4000"])))
     fails(check_front, t, broken(doc, lambda d: d["services"][FRONT]["networks"]["vpc"]["aliases"].pop()))
 
 

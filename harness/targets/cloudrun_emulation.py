@@ -8,9 +8,14 @@ shutdowns on Cloud Run: Deep dive" (2020-10-20), INMEM = cloud.google.com/run/do
 all read through the stored-page search on 2026-11-28 (read, not run against Cloud Run).
 
 What it reproduces:
-- **One instance per Cloud Run service**: its ingress container and its sidecars (`placement.cloudrun.sidecar_of`);
-  the sidecars share the ingress container's network namespace (`network_mode: service:<ingress>`), so they talk
-  over localhost as on Cloud Run, and a URL naming another container of the instance fails.
+- **One instance per Cloud Run service**: its ingress container and its sidecars (`placement.cloudrun.sidecar_of`)
+  share one network namespace, so they talk over localhost as on Cloud Run, and a URL naming another container of
+  the instance fails. The namespace is owned by a holder container `<service>-instance` (a pause container, as
+  aws-emulation's Lightsail pod) that every container joins (`network_mode: service:<service>-instance`), not by
+  the ingress container: a restarted or recreated ingress container (a crash under `restart`, a contract's
+  `set_env`) would otherwise leave its sidecars in a namespace that no longer exists. It also lets the sidecars
+  start first, as `run.googleapis.com/container-dependencies` says: the ingress container waits for each sidecar
+  to be healthy (that Cloud Run waits for a dependency's startup probe is inferred, not read).
 - **The container runtime contract**: `PORT` in the ingress container only (CONTRACT: "Cloud Run injects the PORT
   environment variable into the ingress container"), set to the port the Cloud Run rendering names `http1`/`h2c`
   (the app's declared port, which Cloud Run then passes in PORT); `K_SERVICE`, `K_REVISION`, `K_CONFIGURATION` in
@@ -47,15 +52,14 @@ What it reproduces:
 
 Not reproduced (`topo parity` and the rendering's notes say so): scale to zero and autoscaling (min/max instances:
 one instance always runs), CPU throttled outside requests (request-based billing: the container keeps its CPU
-limit between requests), concurrency limits, the start order of sidecars (Cloud Run starts them before the ingress
-container, `container-dependencies`; here the ingress container owns the network namespace and starts first), TLS
-and Google's front end (IAM invoker checks, ingress internal vs all: an internal service is reachable from the vpc
+limit between requests), concurrency limits, TLS and Google's front end (IAM invoker checks, ingress internal vs all: an internal service is reachable from the vpc
 network like a public one), the instance termination after 20 sequential 5xx (CONTRACT, older versions), an
 in-memory root for images topo does not harden (their root stays on disk), Cloud SQL / Memorystore / Firebase
 themselves (the same images stand in for them).
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -71,12 +75,19 @@ from harness.targets.railway_emulation import EDGE_IMAGE
 
 FILE = "compose/cloudrun-emulation.yml"
 FRONT = "cloudrun-front"  # the compose service of the emulated Google front end
+HOLDER_SUFFIX = "-instance"  # `<service>-instance`: the container owning an instance's network namespace
+# the holder only owns the namespace; bash (in the front's image) waits for a signal and exits 0 on SIGTERM
+HOLDER_COMMAND = ["/bin/bash", "-c", "trap 'exit 0' TERM INT; sleep infinity & wait"]
 FRONT_IMAGE = EDGE_IMAGE  # topo/railway-edge:1 (images/edge): nginx-light; the front brings its own nginx.conf
 FRONT_VPC_PORT = 80  # service-to-service: http://<service url host> on the vpc network
 STOP_GRACE_SECONDS = 10  # SHUTDOWN: SIGTERM, 10 s, SIGKILL
 REVISION_SUFFIX = "00001-emu"  # K_REVISION = <service>-00001-emu (form inferred from gcloud's revision names)
 CONTRACT_ENV = ("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION")
 OFF_RESTART_SECONDS = 90  # a restart of a service off Cloud Run: the emulation's bound, not a Google figure
+
+
+def holder(main: str) -> str:
+    return main + HOLDER_SUFFIX
 
 
 def revision(service: str) -> str:
@@ -115,9 +126,11 @@ class CloudRunEmulationTarget(Host):
         out = Rendering(self.name)
         project = self.project or self.default_project(t)
         docs, cloud = self.instances(t)
-        if t.service(FRONT) is not None:
-            raise RenderError([t.problem(t.service(FRONT).key, f"service {FRONT!r} has the name cloudrun-emulation "
-                                         "gives its emulated front end", "rename the service")])
+        for taken in (FRONT, *(holder(m) for m in docs)):
+            if t.service(taken) is not None:
+                raise RenderError([t.problem(t.service(taken).key, f"service {taken!r} has the name cloudrun-emulation "
+                                             "gives its emulated front end or an instance's holder",
+                                             "rename the service")])
         instance_of: dict[str, str] = {}  # container -> its instance (ingress service name)
         for main, doc in docs.items():
             for c in doc["spec"]["template"]["spec"]["containers"]:
@@ -167,7 +180,9 @@ class CloudRunEmulationTarget(Host):
                     fronted.append((s, doc))
                 env.update({"K_SERVICE": main, "K_REVISION": revision(main), "K_CONFIGURATION": main})
                 spec["environment"] = env
-                spec.update(self._instance_member(t, s, main, container, labels))
+                if s.name == main:
+                    services[holder(main)] = self._holder(t, main, doc)
+                spec.update(self._instance_member(t, s, main, doc, container, labels))
             if "environment" not in spec and env:
                 spec["environment"] = env
             services[s.name] = self._ordered(spec)
@@ -178,8 +193,8 @@ class CloudRunEmulationTarget(Host):
         if volumes:
             doc["volumes"] = volumes
         out.notes.append(t.problem("cloudrun", "cloudrun-emulation: one instance per service always runs (no scale to "
-                                   "zero, no autoscaling), CPU is not throttled between requests, sidecars start "
-                                   "after the ingress container, and the front speaks plain HTTP",
+                                   "zero, no autoscaling), CPU is not throttled between requests, and the front "
+                                   "speaks plain HTTP",
                                    "", severity="notice"))
         text = header("cloudrun-emulation") + yaml.safe_dump(doc, sort_keys=False, width=120, default_flow_style=False)
         out.files[self.path] = text
@@ -192,30 +207,39 @@ class CloudRunEmulationTarget(Host):
         first = ("image", "command", "environment", "network_mode", "networks", "ports")
         return {**{k: spec[k] for k in first if k in spec}, **{k: v for k, v in spec.items() if k not in first}}
 
-    def _instance_member(self, t: Topology, s: Service, main: str, container: dict, labels: dict) -> dict:
-        """One container of a Cloud Run instance: its snapped limits, the in-memory root, 10 s to stop."""
+    def _holder(self, t: Topology, main: str, doc: dict) -> dict:
+        """The container owning the instance's network namespace (on the vpc network: Direct VPC egress); the front
+        reaches the ingress port through it. A sidecar's published port is operator access here (Cloud Run has
+        none); the ingress port is published by the front."""
+        spec: dict = {"image": FRONT_IMAGE.ref, "entrypoint": list(HOLDER_COMMAND), "networks": ["vpc"]}
+        sidecars = [c["name"] for c in doc["spec"]["template"]["spec"]["containers"][1:]]
+        ports = [f"127.0.0.1:{self.host_port(p)}:{p.port}" for n in sidecars for p in t.service(n).ports if p.publish]
+        if ports:
+            spec["ports"] = ports
+        spec.update({"user": f"{APP_UID}:{APP_UID}", "read_only": True, "cap_drop": ["ALL"],
+                     "security_opt": ["no-new-privileges:true"], "stop_grace_period": f"{STOP_GRACE_SECONDS}s",
+                     "labels": {"org.topo.project": t.project, "org.topo.cloudrun.instance": main,
+                                "org.topo.cloudrun.revision": revision(main), "org.topo.cloudrun.container": "holder",
+                                **({"org.topo.access": "operator"} if ports else {})},
+                     "restart": "unless-stopped"})
+        return spec
+
+    def _instance_member(self, t: Topology, s: Service, main: str, doc: dict, container: dict, labels: dict) -> dict:
+        """One container of a Cloud Run instance: in the instance's network namespace, its snapped limits, the
+        in-memory root, 10 s to stop; the ingress container starts after its sidecars (container-dependencies)."""
         limits = container["resources"]["limits"]
         cpus, mib = _cpus(limits["cpu"]), _mib(limits["memory"])
-        spec: dict = {}
-        if s.name == main:
-            spec["networks"] = ["vpc"]  # Direct VPC egress; reached only through the front
-            # a sidecar's published port is operator access (it has none on Cloud Run); an ingress port goes
-            # through the front
-            ports = [f"127.0.0.1:{self.host_port(p)}:{p.port}" for o in t.services
-                     if checks.placement(o).sidecar_of == main for p in o.ports if p.publish]
-            if ports:
-                spec["ports"] = ports
-        else:
-            spec["network_mode"] = f"service:{main}"  # the instance's localhost
+        spec: dict = {"network_mode": f"service:{holder(main)}"}  # the instance's localhost
         spec["cpus"] = f"{cpus:g}"
         spec["mem_limit"] = f"{mib}m"
         spec.update(self._in_memory_root(s, mib))
         hc = healthcheck(s)
         if hc:
             spec["healthcheck"] = hc
-        deps = depends_on(t, s) if s.depends_on else {}
-        if s.name != main:
-            deps = {main: {"condition": "service_started"}, **{k: v for k, v in deps.items() if k != main}}
+        deps = {holder(main): {"condition": "service_started"}, **(depends_on(t, s) if s.depends_on else {})}
+        ann = doc["spec"]["template"]["metadata"]["annotations"]
+        for d in json.loads(ann.get("run.googleapis.com/container-dependencies", "{}")).get(s.name, []):
+            deps[d] = {"condition": "service_healthy" if t.service(d).healthcheck else "service_started"}
         if deps:
             spec["depends_on"] = deps
         spec["stop_grace_period"] = f"{STOP_GRACE_SECONDS}s"
@@ -381,8 +405,8 @@ class CloudRunEmulationTarget(Host):
         if main is None:
             return replace(stack, service, OFF_RESTART_SECONDS, "kept (a disk or managed storage outlives a restart)",
                            "a restart off Cloud Run: SIGTERM, then SIGKILL after {t} s", on_event)
-        return replace_instance(stack, main, [c["name"] for c in docs[main]["spec"]["template"]["spec"]["containers"]],
-                                service, on_event)
+        return replace_instance(stack, main, [*(c["name"] for c in docs[main]["spec"]["template"]["spec"]["containers"]),
+                                              holder(main)], service, on_event)
 
     def views(self, r: Rendering, t: Topology) -> dict[str, View]:
         """compose views with Cloud Run's facts: the contract variables are Cloud Run's, not the topology's; a
@@ -426,7 +450,7 @@ def front_conf(t: Topology, fronted: list[tuple[Service, dict]], listen: dict[in
     def location(s: Service, doc: dict) -> str:
         timeout = doc["spec"]["template"]["spec"]["timeoutSeconds"]
         return (f"    location / {{\n"
-                f"      set $instance \"{s.name}:{_ingress_port(doc)}\";   # resolved per request: a new revision, a new address\n"
+                f"      set $instance \"{holder(s.name)}:{_ingress_port(doc)}\";   # resolved per request: a new revision, a new address\n"
                 f"      proxy_pass http://$instance;\n"
                 f"      proxy_http_version 1.1;\n"
                 f"      proxy_set_header Host $host;\n"
@@ -508,12 +532,12 @@ def replace_instance(stack, main: str, members: list[str], asked: str, on_event=
     t0 = time.monotonic()
     on_event(main, "interrupting", f"revision replacement of {', '.join(members)}: SIGTERM, SIGKILL after "
                                    f"{STOP_GRACE_SECONDS} s")
-    stack.compose("stop", "--timeout", str(STOP_GRACE_SECONDS), *reversed(members))
+    stack.compose("stop", "--timeout", str(STOP_GRACE_SECONDS), *members)  # the holder (network namespace) last
     stopped = time.monotonic() - t0
     exit_code = int(run(["docker", "inspect", "-f", "{{.State.ExitCode}}", old], check=False).stdout.strip() or -1)
     stack.compose("rm", "--force", "--stop", *members)
-    stack.compose("up", "--detach", "--no-deps", *members)
-    waited = max(stack.wait_healthy(m, deadline=180) for m in members)
+    stack.compose("up", "--detach", "--no-deps", *reversed(members))
+    waited = max(stack.wait_healthy(m, deadline=180) for m in members if stack.topology.service(m) is not None)
     result = {"service": asked, "instance": main, "stopped_in_s": round(stopped, 1), "replaced_volumes": [],
               "volume_lifecycle": "none (Cloud Run instances have no volumes)",
               "back_in_s": round(time.monotonic() - t0, 1), "healthy_after_s": round(waited, 1),
