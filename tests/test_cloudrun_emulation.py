@@ -268,6 +268,27 @@ def test_parity_with_aws_emulation_and_cloudrun_has_no_unexplained_difference():
     assert views["frontend"].resources == (1.0, 128) and views["frontend"].ports == {4000}
 
 
+def test_docker_compose_config_accepts_the_rendering(tmp_path):
+    """Compose v2 parses the committed file (no engine needed), with the holders and the front as services."""
+    import os
+
+    from tests.test_compose_config import _compose_v2
+
+    if not _compose_v2():
+        pytest.skip("Compose v2 not installed here")
+    from harness.targets.compose import secret_env_var
+
+    t, _, doc = render()
+    env = {**os.environ, **{secret_env_var(s): "dummy-for-config-check" for s in t.secrets}}
+    out = subprocess.run(["docker", "compose", "-p", "topo-crconfig", "-f", str(ROOT / FILE), "config", "--format",
+                          "yaml"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert out.returncode == 0, out.stderr
+    seen = yaml.safe_load(out.stdout)
+    assert set(seen["services"]) == ({s.name for s in t.services} | {FRONT}
+                                     | {holder(m) for m in cloud_docs(t)})
+    assert seen["services"]["frontend"]["network_mode"] == "service:frontend-instance"
+
+
 # ---- live: one small stack, always torn down -------------------------------------------------------------------------
 
 # A tiny server from the app image (python3, no shell): /healthz, /env (its contract variables), /slow?s=N (answers
