@@ -22,9 +22,10 @@ The order of a switch (each step says what it waited for and how long):
    "C"))` (session TimeZone UTC, ISO dates), and row by row (primary key → md5 of the row) for the evidence.
 4. **ClickHouse**: every table of the app's databases, `TRUNCATE` on TO (dropping partitions where the server
    refuses), then `SELECT * ... FORMAT JSONEachRow` from FROM inserted into TO in batches over HTTP — raw rows,
-   not FINAL, so unmerged ReplacingMergeTree duplicates are moved as they are. Compared: `count()` and
-   `sum(cityHash64(col, ...))` (the columns listed: ClickHouse 18.16, the offline stand-in, has no `cityHash64(*)`),
-   and row by row (first column → cityHash64 of the row).
+   not FINAL, so unmerged ReplacingMergeTree duplicates are moved as they are. Compared as queries see the table
+   (FINAL for the Replacing/Collapsing family: a background merge may collapse duplicates on either side at any
+   time): `count()` and `sum(cityHash64(col, ...))` (the columns listed: ClickHouse 18.16, the offline stand-in,
+   has no `cityHash64(*)`), and row by row (first column → cityHash64 of the row).
 5. **Topics**: each declared topic, partition by partition, from the low to the high watermark, read as the admin
    user and produced to TO with the same partition, key, headers and create-time timestamp by an idempotent
    producer (acks=all, order kept). TO may hold messages of its own from before the freeze (its cron's ticks):
@@ -546,12 +547,21 @@ def copy_clickhouse(src, dst, batch: int = 20000) -> dict:
 
 
 def snapshot_clickhouse(env, tables: dict[str, list[str]] | None = None) -> dict[str, dict]:
+    """{table: {"rows": [(first column, cityHash64 of the row)], "checksum": "count/sum of the hashes"}}. A table
+    of the Replacing/Collapsing family is read FINAL, as its queries see it: a background merge may collapse its
+    duplicates at any moment on either side, so raw rows are moved but not compared."""
+    engines = {f"{r['database']}.{r['name']}": r["engine"] for r in _ch_rows(
+        env, "SELECT database, name, engine FROM system.tables WHERE database NOT IN "
+             "('system', 'default', 'INFORMATION_SCHEMA', 'information_schema')")}
     out = {}
     for table, cols in (tables or clickhouse_tables(env)).items():
+        final = " FINAL" if any(k in engines.get(table, "") for k in ("Replacing", "Collapsing")) else ""
         args = ", ".join(f"`{c}`" for c in cols)
-        total = _ch_rows(env, f"SELECT count() AS n, toString(sum(cityHash64({args}))) AS h FROM {table}")[0]
-        rows = _ch_rows(env, f"SELECT toString(`{cols[0]}`) AS k, toString(cityHash64({args})) AS h FROM {table}")
-        out[table] = {"rows": [(r["k"], r["h"]) for r in rows], "checksum": f"{total['n']}/{total['h']}"}
+        total = _ch_rows(env, f"SELECT count() AS n, toString(sum(cityHash64({args}))) AS h FROM {table}{final}")[0]
+        rows = _ch_rows(env, f"SELECT toString(`{cols[0]}`) AS k, toString(cityHash64({args})) AS h "
+                             f"FROM {table}{final}")
+        out[table] = {"rows": [(r["k"], r["h"]) for r in rows], "checksum": f"{total['n']}/{total['h']}",
+                      "final": bool(final)}
     return out
 
 
