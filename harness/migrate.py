@@ -964,11 +964,14 @@ def rehearse(topology_file, source: str, target: str, events: int, say: Say = pr
     missing = images_missing(topology)
     if missing:
         raise TopoError(f"images not in the local engine: {', '.join(missing)}; build them with `topo images build`")
-    ports = {p.port for s in topology.services for p in s.ports if p.publish}
+    # the two shifted ranges must not overlap at all: a host publishes ports of its own inside the declared range
+    # (railway-emulation's edge: 8443, 8088)
+    ports = [p.port for s in topology.services for p in s.ports if p.publish]
+    span = max(ports) - min(ports) + 100
     off_a = free_port_offset(topology)
-    for _ in range(50):
+    for _ in range(100):
         off_b = free_port_offset(topology)
-        if not ({p + off_a for p in ports} & {p + off_b for p in ports}) and abs(off_a - off_b) >= 1000:
+        if abs(off_a - off_b) > span:
             break
     else:
         raise TopoError("no second free range of ports found on 127.0.0.1 for the TO stack")
