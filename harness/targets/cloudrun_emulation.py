@@ -384,7 +384,12 @@ class CloudRunEmulationTarget(Host):
             if not port.publish:
                 continue
             path = s.healthcheck.path if s.healthcheck is not None and s.healthcheck.kind == "http" else "/"
-            status = front_request(stack, s, path)[0]
+            try:
+                status = front_request(stack, s, path, port=port)[0]
+            except OSError as exc:
+                raise TopoError(f"the emulated Cloud Run front does not answer for {main} on 127.0.0.1:"
+                                f"{self.host_port(port)}: {type(exc).__name__}: {exc}\n"
+                                f"  hint: `docker compose -p {stack.project} logs {FRONT}`")
             urls.append(f"{main}: http://127.0.0.1:{self.host_port(port)} ({url_host(stack.topology, s)}; "
                         f"GET {path}: {status})")
             on_event(FRONT, "ready", urls[-1])
@@ -507,11 +512,13 @@ def startup_probe(stack, main: str, port: int, path: str, budget_s: int) -> dict
         time.sleep(1.0)  # the probe's period is the rule being emulated; 1 s is finer than any rendered period
 
 
-def front_request(stack, service: Service, path: str = "/", timeout: float = 30) -> tuple[int, dict, bytes]:
-    """One request through the front to a Cloud Run service's published ingress port on 127.0.0.1."""
+def front_request(stack, service: Service, path: str = "/", timeout: float = 30, port: Port | None = None
+                  ) -> tuple[int, dict, bytes]:
+    """One request through the front to a Cloud Run service's published ingress port on 127.0.0.1 (by default its
+    first published HTTP port)."""
     import http.client
 
-    port = next(p for p in service.ports if p.publish and p.protocol in ("http", "h2c", "grpc"))
+    port = port or next(p for p in service.ports if p.publish and p.protocol in ("http", "h2c", "grpc"))
     conn = http.client.HTTPConnection("127.0.0.1", stack.host.host_port(port), timeout=timeout)
     try:
         conn.request("GET", path)
