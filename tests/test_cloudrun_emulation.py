@@ -224,9 +224,22 @@ def test_services_off_cloud_run_run_on_the_vpc_under_their_private_names():
 def test_other_cloud_run_services_are_reached_through_the_front():
     t, _, doc = render()
     env = doc["services"]["frontend"]["environment"]
-    assert env["BACKEND_URL"] == f"http://{url_host(t, t.service('backend'))}"  # Cloud Run: https://, same host
+    assert env["BACKEND_URL"] == f"http://{url_host(t, t.service('backend'))}:80"  # Cloud Run: https://, same host
     assert env["FRONTEND_URL"] == "http://localhost:4000"  # its own instance
     assert doc["services"]["telemetry-worker"]["environment"]["FRONTEND_URL"].startswith("http://frontend-")
+
+
+def test_the_environment_contract_finds_every_host_port():
+    """contracts/test_environment.py probes each host:port of a contract variable from inside the container: every
+    one the topology declares must come out of this rendering as host:port (a run.app URL without its port, as Cloud
+    Run writes it, would not be probed)."""
+    from contracts.test_environment import check_targets_found
+
+    t, _, doc = render()
+    for s in (s for s in t.services if s.role == "app"):
+        check_targets_found(t, s.name, doc["services"][s.name]["environment"])
+    env = dict(doc["services"]["frontend"]["environment"], BACKEND_URL=f"http://{url_host(t, t.service('backend'))}")
+    fails(check_targets_found, t, "frontend", env)
 
 
 def test_the_front_answers_504_at_each_services_timeout():
@@ -399,7 +412,7 @@ def test_live_a_sidecar_reaches_the_ingress_over_localhost_and_the_vm_by_its_pri
     # the vm (off Cloud Run) answers on the vpc under vm.crlive.internal, not by a bare name from the instance
     assert _exec_json(live, "web", "http://127.0.0.1:5000/fetch?url=http://vm.crlive.internal:6000/healthz") == {"status": 200}
     # the web service's own URL host goes through the front (port 80) from the instance
-    assert _exec_json(live, "side", "http://127.0.0.1:5001/fetch?url=http://web-000000000000.us-central1.run.app/healthz") \
+    assert _exec_json(live, "side", "http://127.0.0.1:5001/fetch?url=http://web-000000000000.us-central1.run.app:80/healthz") \
         == {"status": 200}
 
 

@@ -36,7 +36,7 @@ What it reproduces:
 - **The front** (`cloudrun-front`: the `topo/railway-edge:1` image — Debian's nginx-light — with its own nginx
   configuration, no TLS): on the vpc network it answers for every Cloud Run service's URL host
   (`<service>-<project number>.<region>.run.app`, port 80), so `http://${svc.host}:${svc.port.X}` of another
-  Cloud Run service becomes `http://<url host>` (Cloud Run: `https://<url host>`; only the scheme differs); and it
+  Cloud Run service becomes `http://<url host>:80` (Cloud Run: `https://<url host>`, i.e. port 443); and it
   publishes each Cloud Run service's published ingress port on 127.0.0.1 (a public `ingress: all` service's URL;
   an internal one's as operator access). A request that gets no response within the service's
   `timeout_seconds` is answered **504** (TIMEOUT: "the request ends and an error 504 is returned"; nginx
@@ -150,7 +150,8 @@ class CloudRunEmulationTarget(Host):
                 o = t.service(m[1])
                 if o is None or o.name not in instance_of or instance_of[o.name] == here:
                     return m[0]
-                return f"http://{url_host(t, t.service(instance_of[o.name]))}"
+                # the port written out: clients (and the environment contract) read a URL's host:port
+                return f"http://{url_host(t, t.service(instance_of[o.name]))}:{FRONT_VPC_PORT}"
 
             def value(text: str) -> str:
                 text = re.sub(r"http://\$\{([a-z][a-z0-9-]*)\.host\}:\$\{\1\.port\.[a-z][a-z0-9-]*\}", url, text)
