@@ -306,12 +306,14 @@ def test_docker_compose_config_accepts_the_rendering(tmp_path):
 
 # A tiny server from the app image (python3, no shell): /healthz, /env (its contract variables), /slow?s=N (answers
 # after N seconds), /fetch?url=U (GETs U and says what it got), /fill?mb=N (writes N MiB into /tmp and reports the
-# container's memory.current before and after); it ignores SIGTERM, so only SIGKILL stops it.
+# container's memory.current (cgroup v1: memory.usage_in_bytes) before and after); it ignores SIGTERM, so only SIGKILL stops it.
 SERVER = """
 import http.server, json, os, signal, sys, time, urllib.parse, urllib.request
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 def mem():
-    return int(open('/sys/fs/cgroup/memory.current').read())
+    for path in ('/sys/fs/cgroup/memory.current', '/sys/fs/cgroup/memory/memory.usage_in_bytes'):  # cgroup v2, v1
+        if os.path.exists(path):
+            return int(open(path).read())
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         u = urllib.parse.urlparse(self.path); q = dict(urllib.parse.parse_qsl(u.query)); out = {"path": u.path}
