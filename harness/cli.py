@@ -833,6 +833,66 @@ def _behavioural_parity(file: Path, a: str, b: str, as_json: bool, events: int, 
 
 
 @app.command()
+def migrate(
+    source: str = typer.Argument(..., help="the host FROM runs on (a runnable target, e.g. railway-emulation)"),
+    destination: str = typer.Argument(..., help="the host TO runs on (e.g. aws-emulation)"),
+    file: Path = FileOpt,
+    from_project: Optional[str] = typer.Option(None, "--from-project", help="FROM's compose project (default: the "
+                                                                            "host's default project)"),
+    to_project: Optional[str] = typer.Option(None, "--to-project", help="TO's compose project"),
+    events: int = typer.Option(0, "--events", help="rehearse instead: bring FROM and TO up as ephemeral stacks, load "
+                                                   "N events into FROM, migrate, tear both down"),
+    keep: bool = typer.Option(False, "--keep", help="with --events: leave both stacks running"),
+    timeout: float = typer.Option(180.0, "--timeout", help="seconds each wait of the switch may take"),
+    report_dir: Path = typer.Option(Path("reports"), "--report-dir", help="where migrate-FROM-TO.json/.txt go"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Switch hosts between two running stacks of the topology and prove nothing was lost or duplicated.
+
+    Freezes writes on FROM (front doors stopped, outbox drained, the topics' WRITE ACLs of the non-superusers
+    deleted, producers stopped, consumer groups committed), moves Postgres (pg_dump → pg_restore --clean), ClickHouse
+    (JSONEachRow) and every declared topic (partition by partition, keys, headers, timestamps), rebuilds TO's Firestore
+    projections from the copied topics, starts TO's apps, and writes the data equivalence report. Exit 1 when
+    anything was lost, duplicated, changed or reordered (the report names the table/partition and example keys).
+
+    Name the running stacks with --from-project/--to-project (ephemeral stacks kept with `--keep`, or a `topo up -p`
+    stack; two `topo up` stacks of one topology share ports, so at most one of them can run). FROM stays frozen:
+    `topo up --target FROM -p PROJECT` undoes the freeze. `--events N` rehearses the whole switch on fresh stacks."""
+    from harness import migrate as m
+    from harness.targets import RUNNABLE, host
+
+    for name in (source, destination):
+        if name not in RUNNABLE:
+            err.print(f"migrate runs between running stacks; '{name}' is not a runnable target (use one of "
+                      f"{', '.join(RUNNABLE)})", markup=False)
+            raise typer.Exit(2)
+    say = (lambda line: err.print(line, markup=False, highlight=False))
+    if events > 0:
+        report, summary = m.rehearse(file, source, destination, events, say, keep=keep, timeout=timeout)
+    else:
+        topology, _ = _load(file)
+        src_project = from_project or host(source)().default_project(topology)
+        dst_project = to_project or host(destination)().default_project(topology)
+        if src_project == dst_project:
+            err.print(f"FROM and TO are the same project '{src_project}': name them with --from-project and "
+                      "--to-project", markup=False)
+            raise typer.Exit(2)
+        report = m.migrate(m.attach(file, source, src_project), m.attach(file, destination, dst_project), say,
+                           timeout)
+        summary = m.summary(report)
+    js, txt = m.write_report(report, report_dir)
+    if as_json:
+        _emit({"summary": summary, "report": report, "files": [_shown(js), _shown(txt)]})
+    else:
+        out.print(m.render(report), markup=False, highlight=False)
+        out.print(f"write downtime {summary['write_downtime_s']} s; {summary['messages_copied']} messages and "
+                  f"{summary['rows_copied']} rows copied in {summary['copy_s']} s; report: {_shown(js)}, {_shown(txt)}",
+                  markup=False)
+    if not report["verdict"]["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
 def version() -> None:
     """Print topo's version."""
     out.print(f"topo {__version__}")
