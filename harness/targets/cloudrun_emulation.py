@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import yaml
 
@@ -70,8 +69,9 @@ from harness.errors import RenderError, TopoError
 from harness.model import Port, Service, Topology, resolve
 from harness.targets.base import APP_UID, UNREPRESENTABLE, Host, Rendering, View, header
 from harness.targets.cloudrun import CloudRunTarget, private_host, url_host
-from harness.targets.compose import _escape, compose_views, depends_on, healthcheck, secret_env_var
-from harness.targets.railway_emulation import EDGE_IMAGE
+from harness.targets.compose import (_escape, compose_views, depends_on, healthcheck, mounts_and_checks,
+                                     secret_env_var)
+from harness.targets.railway_emulation import EDGE_IMAGE, build_edge_image
 
 FILE = "compose/cloudrun-emulation.yml"
 FRONT = "cloudrun-front"  # the compose service of the emulated Google front end
@@ -266,8 +266,6 @@ class CloudRunEmulationTarget(Host):
     def _off(self, t: Topology, s: Service, env: dict, labels: dict, volumes: dict, out: Rendering) -> dict:
         """A service off Cloud Run (or one the Cloud Run renderer cannot place): a plain container on the vpc network,
         named as the Cloud Run rendering names it."""
-        from harness.targets.compose import hardening
-
         spec: dict = {}
         if env:
             spec["environment"] = env
@@ -275,16 +273,7 @@ class CloudRunEmulationTarget(Host):
         operator = [f"127.0.0.1:{self.host_port(p)}:{p.port}" for p in s.ports if p.publish]
         if operator:
             spec["ports"] = operator
-        if s.volumes:
-            spec["volumes"] = [f"{v.name}:{v.path}" for v in s.volumes]
-            for v in s.volumes:
-                volumes[v.name] = {"labels": {"org.topo.project": t.project}}
-        spec.update(hardening(s))
-        hc = healthcheck(s)
-        if hc:
-            spec["healthcheck"] = hc
-        if s.depends_on:
-            spec["depends_on"] = depends_on(t, s)
+        spec.update(mounts_and_checks(t, s, volumes))
         host = checks.placement(s).host
         spec["labels"] = {**labels, "org.topo.cloudrun.host": host or "none",
                           "org.topo.cloudrun.private_dns": private_host(t, s),
@@ -346,14 +335,8 @@ class CloudRunEmulationTarget(Host):
 
     def before_up(self, stack, on_event) -> dict | None:
         """Build the front's image (images/edge, shared with railway-emulation) when missing or its recipe changed."""
-        if not self.instances(stack.topology)[0]:
-            return None
-        from harness.runtime import images
-
-        folder = next((r for r in (stack.root, Path(__file__).resolve().parents[2])
-                       if (r / FRONT_IMAGE.build / "Dockerfile").is_file()), stack.root)
-        result = images.build_ours(FRONT_IMAGE, folder, lambda line: None)
-        on_event(FRONT, "ready" if result == "up to date" else "done", f"image {FRONT_IMAGE.ref}: {result}")
+        if self.instances(stack.topology)[0]:
+            build_edge_image(stack, on_event, FRONT)
         return None
 
     def after_healthy(self, stack, on_event) -> dict | None:

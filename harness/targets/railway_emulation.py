@@ -125,6 +125,17 @@ def pre_deploy_name(service: Service) -> str:
     return service.name + PRE_DEPLOY_SUFFIX
 
 
+def build_edge_image(stack, on_event, who: str) -> None:
+    """Build topo/railway-edge (images/edge; also cloudrun-emulation's front) when missing or its recipe changed
+    (the context-hash label); our own recipe, like images/app, never pulled."""
+    from harness.runtime import images
+
+    folder = next((r for r in (stack.root, Path(__file__).resolve().parents[2])
+                   if (r / EDGE_IMAGE.build / "Dockerfile").is_file()), stack.root)
+    result = images.build_ours(EDGE_IMAGE, folder, lambda line: None)
+    on_event(who, "ready" if result == "up to date" else "done", f"image {EDGE_IMAGE.ref}: {result}")
+
+
 class RailwayEmulationTarget(Host):
     name = "railway-emulation"
     description = ("compose file shaped like a Railway project: <service>.railway.internal names, PORT and RAILWAY_* "
@@ -145,14 +156,8 @@ class RailwayEmulationTarget(Host):
     def before_up(self, stack, on_event) -> dict | None:
         """Build the emulated edge's image (images/edge) when a service is public and the image is missing or its
         recipe changed (the context-hash label); our own recipe, like images/app, never pulled."""
-        if not any(public_port(s) is not None for s in stack.topology.services):
-            return None
-        from harness.runtime import images
-
-        folder = next((r for r in (stack.root, Path(__file__).resolve().parents[2])
-                       if (r / EDGE_IMAGE.build / "Dockerfile").is_file()), stack.root)
-        result = images.build_ours(EDGE_IMAGE, folder, lambda line: None)
-        on_event(EDGE, "ready" if result == "up to date" else "done", f"image {EDGE_IMAGE.ref}: {result}")
+        if any(public_port(s) is not None for s in stack.topology.services):
+            build_edge_image(stack, on_event, EDGE)
         return None
 
     def explain_up_failure(self, stack, exc: BaseException) -> BaseException:
