@@ -327,6 +327,14 @@ class Topology:
         return tuple(s for s in self.services if (p := s.placement.get(target)) is not None and p.kind == kind)
 
 
+def placement_key(t: Topology, s: Service, p, field: str) -> str:
+    """The key a problem about `field` of a host placement (`placement.railway`, `placement.cloudrun`) points at:
+    the field if written, else the placement, else the service."""
+    if field in p.given:
+        return f"{p.key}.{field}"
+    return p.key if p.key in t.marks else s.key
+
+
 def with_profile(t: Topology, name: str) -> Topology:
     """The topology with profile `name` applied: each listed service's environment extended or overridden, every
     healthcheck at the profile's interval. '' returns it unchanged."""

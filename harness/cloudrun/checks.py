@@ -11,6 +11,7 @@ from dataclasses import replace
 from harness.cloudrun import limits
 from harness.errors import Problem
 from harness.model import CloudRunPlacement, Service, Topology
+from harness.model import placement_key as _at
 
 
 def placement(s: Service) -> CloudRunPlacement:
@@ -38,12 +39,6 @@ def ingress_port(s: Service):
         return s.port(hc.port)
     ports = http_ports(s)
     return ports[0] if len(ports) == 1 else None
-
-
-def _at(t: Topology, s: Service, p: CloudRunPlacement, field: str) -> str:
-    if field in p.given:
-        return f"{p.key}.{field}"
-    return p.key if p.key in t.marks else s.key
 
 
 def check(t: Topology) -> list[Problem]:

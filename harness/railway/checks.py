@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from harness.errors import Problem
 from harness.model import RailwayPlacement, Service, Topology
+from harness.model import placement_key as _at
 from harness.railway import limits
 
 
@@ -17,13 +18,6 @@ def placement(s: Service) -> RailwayPlacement:
     """The service's `placement.railway`, or Railway's defaults (keyed at the service, where it would be added)."""
     p = s.placement.get("railway")
     return p if isinstance(p, RailwayPlacement) else RailwayPlacement(key=f"{s.key}.placement.railway")
-
-
-def _at(t: Topology, s: Service, p: RailwayPlacement, field: str) -> str:
-    """The key a problem about `field` points at: the field if written, else the placement, else the service."""
-    if field in p.given:
-        return f"{p.key}.{field}"
-    return p.key if p.key in t.marks else s.key
 
 
 def check(t: Topology) -> list[Problem]:
