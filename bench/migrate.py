@@ -6,6 +6,7 @@ topology (default railway-emulation → aws-emulation), brought up at once on di
             event_id), 1 of 5 as backend actions (outbox → relay → topic)
   migrate   harness.migrate.migrate: freeze FROM, pg_dump → pg_restore, ClickHouse JSONEachRow, topics copied
             partition by partition, TO's projections rebuilt, switch; the data equivalence report
+  contracts the contract gate on TO (`topo gate --attach`, --contract-events per fault contract)
 
 Prints the report's tables, events/s moved, the write downtime and one `RESULT {json}` line; writes
 reports/migrate-FROM-TO.{json,txt}. Exit 1 when the report finds anything lost or duplicated. Both stacks are
@@ -36,6 +37,9 @@ def main() -> int:
     ap.add_argument("--to", dest="target", default="aws-emulation", help="the host TO runs on")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds each wait of the switch may take")
     ap.add_argument("--keep", action="store_true", help="leave both stacks running (prints how to remove them)")
+    ap.add_argument("--contract-events", type=int, default=200,
+                    help="events per fault contract of the gate run on TO after the switch")
+    ap.add_argument("--no-contracts", action="store_true", help="skip the contract gate on TO")
     args = ap.parse_args()
 
     from harness import migrate as m
@@ -43,7 +47,8 @@ def main() -> int:
 
     try:
         report, summary = m.rehearse(ROOT / "topology.yaml", args.source, args.target, args.events, log,
-                                     keep=args.keep, timeout=args.timeout)
+                                     keep=args.keep, timeout=args.timeout, report_dir=ROOT / "reports",
+                                     contract_events=None if args.no_contracts else args.contract_events)
     except TopoError as exc:
         log(f"migration rehearsal failed: {exc}")
         return 2

@@ -36,6 +36,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="events per fault contract (env TOPO_CONTRACT_EVENTS, default 2000)")
     group.addoption("--profile", default=None,
                     help="profile of topology.yaml `profiles:` applied to the stack (env TOPO_PROFILE; default none)")
+    group.addoption("--attach", default=None, metavar="PROJECT",
+                    help="run on the stack PROJECT that already runs on --target (`topo up -p PROJECT`, a kept "
+                         "ephemeral stack, TO after `topo migrate`) instead of bringing one up; it is left running "
+                         "(env TOPO_ATTACH)")
 
 
 def resolve_target(config: pytest.Config) -> tuple[str, str]:
@@ -68,14 +72,19 @@ def contract_target(pytestconfig) -> str:
 @pytest.fixture(scope="session")
 def contract_env(request, pytestconfig, contract_target, topo_file, topo_profile):
     """(stack or None, Endpoints), up once per session (harness.testing.start) and always torn down."""
-    from harness.testing import start
+    from harness.testing import attach, start
 
     t0 = time.monotonic()
     profile = pytestconfig.getoption("--profile") or topo_profile
-    env = start(topo_file, target=contract_target, profile=profile)
+    attached = pytestconfig.getoption("--attach") or os.environ.get("TOPO_ATTACH") or ""
+    if attached:  # a running stack: its own profile holds, and it is not torn down
+        env = attach(topo_file, target=contract_target, project=attached)
+        profile = None
+    else:
+        env = start(topo_file, target=contract_target, profile=profile)
     stack, endpoints = env.stack, env.endpoints
     pytestconfig._topo_timings = {"bring_up_s": round(time.monotonic() - t0, 1),  # type: ignore[attr-defined]
-                                  "profile": profile or None}
+                                  "profile": profile or None, "attached": attached or None}
     pytestconfig._topo_stack = stack  # type: ignore[attr-defined]
     from harness.testing import usage  # measured CPU/memory → usage.json (`topo cost --compare`)
 
@@ -98,7 +107,11 @@ def contract_env(request, pytestconfig, contract_target, topo_file, topo_profile
         if stack is not None:
             pytestconfig._topo_timings.update(stack.session_facts())  # e.g. the Lightsail group's peak memory
         t1 = time.monotonic()
-        env.close(failed=request.session.testsfailed > 0)  # a failed contract keeps every service's logs
+        if attached:
+            if request.session.testsfailed:
+                print(f"topo: logs of {attached} kept in {env.keep_logs()}")
+        else:
+            env.close(failed=request.session.testsfailed > 0)  # a failed contract keeps every service's logs
         pytestconfig._topo_timings["teardown_s"] = round(time.monotonic() - t1, 1)
 
 
@@ -220,7 +233,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
             md += ["", f"## {verdict}: {area} / {name}", "", promise, "", "```", evidence.strip(), "```"]
     md += [""] + variants.markdown(variant_rows)
     timings = getattr(session.config, "_topo_timings", {})
-    if timings:
+    if timings.get("attached"):
+        md[2] += (f" Attached to the running stack `{timings['attached']}` (not brought up or torn down here; its "
+                  f"own profile). Contracts {timings.get('contracts_s', '?')} s.")
+    elif timings:
         md[2] += (f" Bring-up {timings.get('bring_up_s', '?')} s, contracts {timings.get('contracts_s', '?')} s, "
                   f"teardown {timings.get('teardown_s', '?')} s. Profile: "
                   + (f"`{timings['profile']}` (topology.yaml `profiles:`)." if timings.get("profile")

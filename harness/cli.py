@@ -666,6 +666,10 @@ def gate(
     profile: Optional[str] = typer.Option(None, "--profile",
                                           help="profile of topology.yaml `profiles:` applied to the gate's stack "
                                                "(default: `gate` when declared; --profile '' for none)"),
+    attach: Optional[str] = typer.Option(None, "--attach", metavar="PROJECT",
+                                         help="run the contracts on the stack PROJECT already running on --target "
+                                              "(`topo up -p PROJECT`, TO after `topo migrate`) instead of bringing "
+                                              "one up; it is left running, with its own profile"),
 ) -> None:
     """The pre-deploy contract gate: validate → render --check → budget → bring the target up → run every
     contract → JUnit XML + Markdown/HTML report → tear down. Exit non-zero on any violation.
@@ -676,6 +680,9 @@ def gate(
 
     Select contracts with -k EXPR (a pytest -k expression over contract names and files), e.g.
     `topo gate -k "test_secrets or test_environment"`.
+
+    Attach: `--attach PROJECT` runs the contracts on a stack that already runs (e.g. TO after `topo migrate`); the
+    fault contracts still stop and restart its containers, and it is not torn down.
 
     Profile: the stack the gate brings up applies a profile of topology.yaml (`profiles:`; `gate` by default when
     declared): extra environment per service and the healthcheck interval — e.g. a cron tick every 2 s instead of
@@ -693,6 +700,10 @@ def gate(
     from harness.cost import summary
 
     t0 = time.monotonic()
+    if attach and target.startswith("endpoints:"):
+        err.print("--attach names a stack of a runnable host; endpoints:FILE is already a running environment",
+                  markup=False)
+        raise typer.Exit(2)
     if target.startswith("endpoints:"):  # a malformed file or an unset {"env": VAR} fails now, located, exit 2
         from harness.endpoints import load as load_endpoints
 
@@ -727,9 +738,14 @@ def gate(
            "--target", target, "--topo-file", str(file.resolve()), "--contract-events", str(events),
            "--profile", profile,
            "--contract-report", str(report_dir), f"--junitxml={report_dir / 'contracts-junit.xml'}",
-           "-o", "junit_family=xunit2", "-q", "-rfEs"] + (["-k", select] if select else [])
-    out.print(f"gate 4/4 contracts on {target}" + (f" (profile {profile})" if profile else " (no profile)")
-              + f": bring-up, {events} events per fault contract, teardown")
+           "-o", "junit_family=xunit2", "-q", "-rfEs"] + (["-k", select] if select else []) \
+        + (["--attach", attach] if attach else [])
+    if attach:
+        out.print(f"gate 4/4 contracts on {target}, attached to the running stack {attach} (left running): "
+                  f"{events} events per fault contract")
+    else:
+        out.print(f"gate 4/4 contracts on {target}" + (f" (profile {profile})" if profile else " (no profile)")
+                  + f": bring-up, {events} events per fault contract, teardown")
     if not target.startswith("endpoints:"):
         from harness.runtime import images
 
@@ -845,6 +861,9 @@ def migrate(
     keep: bool = typer.Option(False, "--keep", help="with --events: leave both stacks running"),
     timeout: float = typer.Option(180.0, "--timeout", help="seconds each wait of the switch may take"),
     report_dir: Path = typer.Option(Path("reports"), "--report-dir", help="where migrate-FROM-TO.json/.txt go"),
+    contracts: bool = typer.Option(True, "--contracts/--no-contracts",
+                                   help="run the contract gate on TO after the switch (`topo gate --attach`)"),
+    contract_events: int = typer.Option(200, "--contract-events", help="events per fault contract of that gate"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Switch hosts between two running stacks of the topology and prove nothing was lost or duplicated.
@@ -852,8 +871,10 @@ def migrate(
     Freezes writes on FROM (front doors stopped, outbox drained, the topics' WRITE ACLs of the non-superusers
     deleted, producers stopped, consumer groups committed), moves Postgres (pg_dump → pg_restore --clean), ClickHouse
     (JSONEachRow) and every declared topic (partition by partition, keys, headers, timestamps), rebuilds TO's Firestore
-    projections from the copied topics, starts TO's apps, and writes the data equivalence report. Exit 1 when
-    anything was lost, duplicated, changed or reordered (the report names the table/partition and example keys).
+    projections from the copied topics, starts TO's apps, runs the contract gate on TO (`--no-contracts` skips it;
+    the fault contracts stop and restart TO's containers) and writes the data equivalence report. Exit 1 when
+    anything was lost, duplicated, changed or reordered (the report names the table/partition and example keys) or
+    a contract failed on TO.
 
     Name the running stacks with --from-project/--to-project (ephemeral stacks kept with `--keep`, or a `topo up -p`
     stack; two `topo up` stacks of one topology share ports, so at most one of them can run). FROM stays frozen:
@@ -868,7 +889,8 @@ def migrate(
             raise typer.Exit(2)
     say = (lambda line: err.print(line, markup=False, highlight=False))
     if events > 0:
-        report, summary = m.rehearse(file, source, destination, events, say, keep=keep, timeout=timeout)
+        report, summary = m.rehearse(file, source, destination, events, say, keep=keep, timeout=timeout,
+                                     contract_events=contract_events if contracts else None, report_dir=report_dir)
     else:
         topology, _ = _load(file)
         src_project = from_project or host(source)().default_project(topology)
@@ -877,8 +899,12 @@ def migrate(
             err.print(f"FROM and TO are the same project '{src_project}': name them with --from-project and "
                       "--to-project", markup=False)
             raise typer.Exit(2)
-        report = m.migrate(m.attach(file, source, src_project), m.attach(file, destination, dst_project), say,
-                           timeout)
+        dst = m.attach(file, destination, dst_project)
+        report = m.migrate(m.attach(file, source, src_project), dst, say, timeout)
+        if contracts:
+            report["contracts"] = m.run_contracts(file, dst, contract_events, report_dir, say)
+            report["seconds"]["contracts_on_to"] = report["contracts"]["seconds"]
+            report["verdict"] = m.verdict(report)
         summary = m.summary(report)
     js, txt = m.write_report(report, report_dir)
     if as_json:

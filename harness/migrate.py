@@ -198,6 +198,12 @@ def verdict(report: dict) -> dict:
             evidence.append(f"firestore tenants/{c['tenant']} {c['counter']}: FROM {c['from']}, already on TO "
                             f"{c['overlap']}: TO should grow by {c['expected']}, grew by {c['to_grew']} "
                             f"({c['to_before']} → {c['to_after']})")
+    contracts = report.get("contracts")
+    if contracts and not contracts["ok"]:
+        evidence.append(f"the contracts on TO did not pass ({contracts['verdict']}): {contracts['violated']} violated"
+                        f" of {contracts['total']}, {contracts['skipped']} skipped"
+                        + (f": {', '.join(contracts['failed'][:EXAMPLES])}" if contracts.get("failed") else "")
+                        + f"; report {contracts['report']}")
     freeze = report.get("freeze", {})
     if freeze.get("writes_after_freeze"):
         evidence.append(f"the freeze did not hold: FROM's topics grew after it: {freeze['writes_after_freeze']}")
@@ -233,6 +239,12 @@ def render(report: dict) -> str:
           [[c["tenant"], c["counter"], c["from"], c["overlap"], c["to_before"], c["to_after"], c["to_grew"],
             mark(c["ok"])]
            for c in report.get("firestore", [])])
+    c = report.get("contracts")
+    if c:
+        lines.append("")
+        lines.append(f"contracts on TO (`topo gate --attach`, {c['events']} events per fault contract): {c['verdict']}"
+                     f", {c['total'] - c['violated'] - c['skipped']} passed, {c['violated']} violated, {c['skipped']} "
+                     f"skipped in {c['seconds']} s; report {c['report']}")
     v = report["verdict"]
     lines.append("")
     for k, s in report.get("seconds", {}).items():
@@ -361,8 +373,9 @@ def deny_writes(env) -> int:
         return 0
     filters = [AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation,
                                 b.permission_type) for b in bindings]
+    admin = env.kafka_admin()  # held until the futures resolve: a dropped client destroys its handle (_DESTROY)
     removed = 0
-    for _f, fut in env.kafka_admin().delete_acls(filters, request_timeout=30).items():
+    for _f, fut in admin.delete_acls(filters, request_timeout=30).items():
         removed += len(fut.result(timeout=30))
     return removed
 
@@ -806,6 +819,38 @@ def migrate(src, dst, say: Say = print, timeout: float = 180.0) -> dict:
     return report
 
 
+def run_contracts(topology_file, env, events: int, report_dir: Path, say: Say) -> dict:
+    """The contract gate on TO after the switch (`topo gate --target TO --attach PROJECT`): TO must keep every
+    promise FROM kept. Returns what report["contracts"] holds; the verdict counts a failed gate as a failure."""
+    import sys
+
+    folder = report_dir / f"migrate-contracts-{env.project}"
+    cmd = [sys.executable, "-m", "harness.cli", "gate", "--file", str(Path(topology_file).resolve()), "--target",
+           env.target, "--attach", env.project, "--events", str(events), "--report-dir", str(folder),
+           "--skip-render-check"]
+    say(f"contracts on TO: topo gate --target {env.target} --attach {env.project} --events {events} "
+        f"(report in {folder})")
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    seconds = round(time.monotonic() - t0, 1)
+    try:
+        data = json.loads((folder / "contracts.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        data = None
+    if data is None:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        say(f"  the gate wrote no report (exit {proc.returncode}):\n{tail}")
+        return {"ok": False, "verdict": "FAILED (no report)", "total": 0, "violated": 0, "skipped": 0, "failed": [],
+                "events": events, "seconds": seconds, "report": str(folder), "exit": proc.returncode}
+    failed = [f"{c['area']}::{c['name']}" for c in data["contracts"] if c["verdict"] == "FAIL"]
+    verdict_word = "FAILED" if proc.returncode else ("PARTIAL" if data.get("skipped") else "PASS")
+    say(f"  contracts on TO: {verdict_word}: {data['total'] - data['violated'] - data.get('skipped', 0)} passed, "
+        f"{data['violated']} violated, {data.get('skipped', 0)} skipped in {seconds} s")
+    return {"ok": proc.returncode == 0, "verdict": verdict_word, "total": data["total"], "violated": data["violated"],
+            "skipped": data.get("skipped", 0), "failed": failed, "events": events, "seconds": seconds,
+            "report": str(folder / "contracts.md"), "exit": proc.returncode}
+
+
 def write_report(report: dict, folder: Path) -> tuple[Path, Path]:
     """reports/migrate-FROM-TO.json (without the per-row lists) and .txt (the readable tables)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -820,34 +865,10 @@ def write_report(report: dict, folder: Path) -> tuple[Path, Path]:
 
 
 def attach(topology_file: Path, target: str, project: str):
-    """An Environment for a stack that already runs: an ephemeral one (its file under .topo/stacks/PROJECT/, ports
-    shifted: the offset is read from its running postgres/kafka container) or one brought up by `topo up -p`."""
-    from harness.runtime.stack import Stack
-    from harness.testing import Environment, load_topology, prepare
+    """An Environment for a stack that already runs (harness.testing.attach)."""
+    from harness.testing import attach as attach_running
 
-    topology = load_topology(topology_file)
-    root = Path(topology.file).resolve().parent
-    ephemeral = root / ".topo" / "stacks" / project / f"{target}.yml"
-    if ephemeral.exists():
-        probe = Stack(topology, root, project, 0, ephemeral=True, target=target)
-        env = prepare(topology, target=target, project=project, port_offset=_running_offset(probe))
-    else:
-        stack = Stack(topology, root, project, target=target)
-        env = Environment(endpoints=None, target=target, stack=stack, topology=topology)
-    if not any(r.get("State") == "running" for r in env.stack.compose.ps()):
-        raise TopoError(f"no running stack {project!r} on {target}: bring it up with `topo up --target {target} "
-                        f"-p {project}` (or keep an ephemeral one) and name it with --from-project/--to-project")
-    return env.attach()
-
-
-def _running_offset(stack) -> int:
-    declared = {(s.name, p.port) for s in stack.topology.services for p in s.ports if p.publish}
-    for row in stack.compose.ps():
-        for pub in row.get("Publishers") or []:
-            if (row.get("Service"), pub.get("TargetPort")) in declared and pub.get("PublishedPort"):
-                return int(pub["PublishedPort"]) - int(pub["TargetPort"])
-    raise TopoError(f"{stack.project}: no running container publishes a declared port; is it running? "
-                    f"`docker compose -p {stack.project} ps`")
+    return attach_running(topology_file, target=target, project=project)
 
 
 # ---- a rehearsal with load --------------------------------------------------------------------------------------
@@ -943,6 +964,9 @@ def summary(report: dict, loaded: Load | None = None) -> dict:
     out = {"ok": report["verdict"]["ok"], "messages_copied": moved, "rows_copied": rows,
            "messages_per_s": round(moved / s["topics"], 1) if s.get("topics") else None,
            "copy_s": round(copy_s, 2), "write_downtime_s": s.get("write_downtime"), "total_s": s.get("total")}
+    if report.get("contracts"):
+        out["contracts_on_to"] = {k: report["contracts"][k] for k in ("verdict", "total", "violated", "skipped",
+                                                                       "seconds")}
     if loaded is not None:
         out["loaded"] = asdict(loaded)
         out["events_per_s_moved"] = round((loaded.ingested + loaded.actions) / s["write_downtime"], 1) \
@@ -951,10 +975,12 @@ def summary(report: dict, loaded: Load | None = None) -> dict:
 
 
 def rehearse(topology_file, source: str, target: str, events: int, say: Say = print, keep: bool = False,
-             timeout: float = 180.0, deadline: float = 300.0) -> tuple[dict, dict]:
+             timeout: float = 180.0, deadline: float = 300.0, contract_events: int | None = 200,
+             report_dir: Path = Path("reports")) -> tuple[dict, dict]:
     """The whole switch on two ephemeral stacks (own projects, disjoint shifted ports): both brought up at once,
-    `events` loaded into FROM, `migrate`, both torn down (logs kept when something raised; `keep` leaves them
-    running). Returns (report, summary)."""
+    `events` loaded into FROM, `migrate`, the contract gate on TO (`contract_events` per fault contract; None: no
+    contracts), both torn down (logs kept when something raised or failed; `keep` leaves them running). Returns
+    (report, summary)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from harness.runtime.stack import free_port_offset
@@ -999,7 +1025,11 @@ def rehearse(topology_file, source: str, target: str, events: int, say: Say = pr
             f"actions in {loaded.seconds} s" + (f"; failed {loaded.failed}" if loaded.failed else ""))
         report = migrate(a, b, say, timeout)
         report["seconds"]["up_both"] = up_s
-        failed = False
+        if contract_events is not None:
+            report["contracts"] = run_contracts(topology_file, b, contract_events, report_dir, say)
+            report["seconds"]["contracts_on_to"] = report["contracts"]["seconds"]
+            report["verdict"] = verdict(report)
+        failed = not report["verdict"]["ok"]
         return report, summary(report, loaded)
     finally:
         for env in (a, b):

@@ -194,12 +194,25 @@ def test_verdict_passes_a_faithful_migration_and_renders_it():
     (lambda: {"firestore": m.counters_result({"acme": counters(2, 0)}, {}, {"acme": counters(1, 0)})},
      "firestore tenants/acme events_total: FROM 2"),
     (lambda: {"freeze": {"writes_after_freeze": {"internal-tasks[0]": 3}}}, "the freeze did not hold"),
+    (lambda: {"contracts": {"ok": False, "verdict": "FAILED", "total": 52, "violated": 1, "skipped": 0,
+                            "failed": ["outbox::test_a_committed_action_yields_exactly_one_event"], "events": 200,
+                            "seconds": 300.0, "report": "reports/migrate-contracts-x/contracts.md"}},
+     "the contracts on TO did not pass (FAILED): 1 violated of 52"),
 ])
 def test_verdict_fails_each_broken_copy_with_its_evidence(broken, expect):
     r = report(**broken())
     assert not r["verdict"]["ok"]
     assert any(e.startswith(expect) for e in r["verdict"]["evidence"]), r["verdict"]["evidence"]
     assert "FAIL:" in m.render(r)
+
+
+def test_passing_contracts_on_to_are_shown_and_keep_the_verdict():
+    r = report(contracts={"ok": True, "verdict": "PASS", "total": 52, "violated": 0, "skipped": 0, "failed": [],
+                          "events": 200, "seconds": 300.0, "report": "r/contracts.md"},
+               topics_copy={"messages": 600}, seconds={"topics": 2.0, "write_downtime": 20.0, "total": 30.0})
+    assert r["verdict"]["ok"]
+    assert "contracts on TO (`topo gate --attach`, 200 events per fault contract): PASS, 52 passed" in m.render(r)
+    assert m.summary(r)["contracts_on_to"]["verdict"] == "PASS"
 
 
 def test_write_report_writes_json_and_text(tmp_path):
@@ -225,15 +238,16 @@ def test_roles_and_write_acls_of_the_reference_topology():
 
 def test_running_offset_is_read_from_a_published_declared_port():
     from harness.testing import load_topology
+    from harness.testing.stack import running_offset
 
     t = load_topology(ROOT / "topology.yaml")
     rows = [{"Service": "frontend", "Publishers": [{"TargetPort": 80, "PublishedPort": 0}]},
             {"Service": "postgres", "Publishers": [{"TargetPort": 5432, "PublishedPort": 31432}]}]
     stack = SimpleNamespace(topology=t, project="p", compose=SimpleNamespace(ps=lambda: rows))
-    assert m._running_offset(stack) == 26000
+    assert running_offset(stack) == 26000
     stack.compose = SimpleNamespace(ps=lambda: [])
     with pytest.raises(m.TopoError, match="no running container publishes"):
-        m._running_offset(stack)
+        running_offset(stack)
 
 
 def test_summary_numbers():
@@ -254,3 +268,15 @@ def test_cli_refuses_the_same_project_on_both_sides(run_cli):
     code, _, err = run_cli("migrate", "compose", "aws-emulation", "--from-project", "deml-x", "--to-project", "deml-x",
                            "-f", str(ROOT / "topology.yaml"))
     assert code == 2 and "same project 'deml-x'" in err and "--to-project" in err
+
+
+def test_gate_attach_needs_a_runnable_host(run_cli):
+    code, _out, err = run_cli("gate", "--target", "endpoints:nowhere.json", "--attach", "deml-x")
+    assert code == 2 and "--attach names a stack of a runnable host" in err
+
+
+def test_attach_refuses_an_unknown_target():
+    from harness.testing import attach
+
+    with pytest.raises(m.TopoError, match="unknown target 'heroku'"):
+        attach(ROOT / "topology.yaml", target="heroku", project="deml-x")

@@ -30,7 +30,7 @@ from harness.runtime.docker import run  # a command as a list; raises CommandErr
 from harness.targets import host  # the host (target) object of a name: its secrets mechanism, interruption, …
 from harness.testing.containers import (FirebaseEmulatorContainer, RedpandaSaslContainer, TopologyContainer,
                                         container_for, spec_for, started)
-from harness.testing.stack import Environment, environment, kafka_config, load_topology, prepare, start
+from harness.testing.stack import Environment, attach, environment, kafka_config, load_topology, prepare, start
 
 
 def images_missing(topology) -> list[str]:
@@ -48,6 +48,6 @@ def standin_verdict(topology) -> str:
 
 
 __all__ = ["Endpoints", "Environment", "FirebaseEmulatorContainer", "RedpandaSaslContainer", "TopologyContainer",
-           "container_for", "spec_for", "started", "Image", "TopoError", "Topology", "TopologyError", "clients", "environment",
+           "attach", "container_for", "spec_for", "started", "Image", "TopoError", "Topology", "TopologyError", "clients", "environment",
            "host", "images_missing", "kafka_config", "load_topology", "prepare", "resolve", "run", "standin_verdict",
            "start", "usage"]

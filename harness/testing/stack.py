@@ -233,6 +233,40 @@ def start(topology: str | Path = "topology.yaml", *, target: str = "compose", se
         raise
 
 
+def attach(topology: str | Path = "topology.yaml", *, target: str = "compose", project: str) -> Environment:
+    """An Environment for a stack that already runs, left running by `close()`'s caller's choice: an ephemeral one
+    (its file under .topo/stacks/PROJECT/, ports shifted: the offset is read from its running containers' published
+    ports) or one brought up by `topo up -p PROJECT`. Raises TopoError naming how to bring it up when none runs."""
+    from harness.runtime.stack import Stack
+    from harness.targets import RUNNABLE
+
+    if target not in RUNNABLE:
+        raise TopoError(f"unknown target {target!r}: use one of {', '.join(RUNNABLE)}")
+    t = load_topology(topology)
+    root = Path(t.file).resolve().parent
+    ephemeral = root / ".topo" / "stacks" / project / f"{target}.yml"
+    if ephemeral.exists():
+        probe = Stack(t, root, project, 0, ephemeral=True, target=target)
+        env = prepare(t, target=target, project=project, port_offset=running_offset(probe))
+    else:
+        env = Environment(endpoints=None, target=target, stack=Stack(t, root, project, target=target), topology=t)
+    if not any(r.get("State") == "running" for r in env.stack.compose.ps()):
+        raise TopoError(f"no running stack {project!r} on {target}: bring it up with `topo up --target {target} "
+                        f"-p {project}` (or keep an ephemeral one with --keep) and name that project")
+    return env.attach()
+
+
+def running_offset(stack) -> int:
+    """How far a running stack's ports are shifted: a declared published port's published value minus its own."""
+    declared = {(s.name, p.port) for s in stack.topology.services for p in s.ports if p.publish}
+    for row in stack.compose.ps():
+        for pub in row.get("Publishers") or []:
+            if (row.get("Service"), pub.get("TargetPort")) in declared and pub.get("PublishedPort"):
+                return int(pub["PublishedPort"]) - int(pub["TargetPort"])
+    raise TopoError(f"{stack.project}: no running container publishes a declared port; is it running? "
+                    f"`docker compose -p {stack.project} ps`")
+
+
 @contextmanager
 def environment(topology: str | Path = "topology.yaml", *, target: str = "compose", services: Iterable[str] = (),
                 profile: str = "", keep: bool = False, on_event: Event = lambda *a: None) -> Iterator[Environment]:
