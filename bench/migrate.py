@@ -40,11 +40,16 @@ def main() -> int:
     ap.add_argument("--contract-events", type=int, default=200,
                     help="events per fault contract of the gate run on TO after the switch")
     ap.add_argument("--no-contracts", action="store_true", help="skip the contract gate on TO")
+    ap.add_argument("--broken", choices=["drop-partition"], default=None,
+                    help="a broken variant of the switch, to show the report catches it: drop-partition reads the "
+                         "first non-empty partition but produces none of it to TO (exit 0 only when caught)")
     args = ap.parse_args()
 
     from harness import migrate as m
     from harness.errors import TopoError
 
+    if args.broken == "drop-partition":
+        break_topic_copy(m)
     try:
         report, summary = m.rehearse(ROOT / "topology.yaml", args.source, args.target, args.events, log,
                                      keep=args.keep, timeout=args.timeout, report_dir=ROOT / "reports",
@@ -56,8 +61,27 @@ def main() -> int:
     print(m.render(report))
     print(f"\nevents/s moved: {summary['events_per_s_moved']} (loaded events / write downtime); messages/s copied: "
           f"{summary['messages_per_s']}; write downtime: {summary['write_downtime_s']} s; report: {js}, {txt}")
-    _lib.dump_json("RESULT", summary | {"seconds": report["seconds"]})
+    _lib.dump_json("RESULT", summary | {"seconds": report["seconds"], "broken": args.broken})
+    if args.broken:
+        caught = not report["verdict"]["ok"]
+        log(f"broken variant {args.broken}: " + ("CAUGHT by the equivalence report" if caught else "NOT caught"))
+        return 0 if caught else 1
     return 0 if report["verdict"]["ok"] else 1
+
+
+def break_topic_copy(m) -> None:
+    """The broken variant: the copy reads the first non-empty partition from FROM and produces none of it."""
+    real = m.read_range
+    dropped: list = []
+
+    def read_range(src, topic, p, lo, hi, timeout, say, forward=None):
+        if not dropped and hi > lo:
+            dropped.append((topic, p))
+            say(f"  BROKEN VARIANT: {topic}[{p}] read from FROM but not produced to TO")
+            return real(src, topic, p, lo, hi, timeout, say, lambda _msg: None)
+        return real(src, topic, p, lo, hi, timeout, say, forward)
+
+    m.read_range = read_range
 
 
 if __name__ == "__main__":
