@@ -79,14 +79,17 @@ def contract_env(request, pytestconfig, contract_target, topo_file, topo_profile
     attached = pytestconfig.getoption("--attach") or os.environ.get("TOPO_ATTACH") or ""
     from harness.errors import TopoError
 
+    env, why = None, ""
     try:
         if attached:  # a running stack: its own profile holds, and it is not torn down
             env = attach(topo_file, target=contract_target, project=attached)
             profile = None
         else:
             env = start(topo_file, target=contract_target, profile=profile)  # logs kept, stack removed on failure
-    except TopoError as exc:  # a service that did not come up, a stack not running: said once per contract, untraced
-        pytest.fail(f"topo: the stack for the contracts is not up: {exc}", pytrace=False)
+    except TopoError as exc:  # a service that did not come up, a stack not running: said per contract, untraced
+        why = str(exc)
+    if env is None:
+        pytest.fail(f"topo: the stack for the contracts is not up: {why}", pytrace=False)
     stack, endpoints = env.stack, env.endpoints
     pytestconfig._topo_timings = {"bring_up_s": round(time.monotonic() - t0, 1),  # type: ignore[attr-defined]
                                   "profile": profile or None, "attached": attached or None}

@@ -147,6 +147,10 @@ def check_front(t, doc) -> None:
         for x in mine:
             assert f"proxy_read_timeout {timeout}s;" in x, f"{main}: not its {timeout} s timeout:\n{x}"
         assert any(f"server_name {url_host(t, t.service(main))};" in x for x in mine), main
+        # Google's front exists before any revision: it must not wait for an instance's health, or a service whose
+        # health needs another one through the front never starts (frontend -> backend's run.app URL)
+        assert front["depends_on"].get(main) == {"condition": "service_started"}, \
+            f"the front waits for {main}: {front['depends_on'].get(main)}"
         if t.service(main).port(next(p.name for p in t.service(main).ports if p.port == port)).publish:
             assert any(re.search(rf"listen {port};", x) for x in mine), main
             assert f"127.0.0.1:{port}:{port}" in front["ports"], main
@@ -254,6 +258,10 @@ def test_the_front_answers_504_at_each_services_timeout():
                                                                                  "proxy_read_timeout 300s;"))))
     fails(check_front, t, broken(doc, lambda d: d["services"]["frontend-instance"].update(ports=["127.0.0.1:4000:4000"])))
     fails(check_front, t, broken(doc, lambda d: d["services"][FRONT]["networks"]["vpc"]["aliases"].pop()))
+    # the rendering the gate found deadlocked: the front waiting for the frontend's health, which needs the backend
+    # through the front
+    fails(check_front, t, broken(doc, lambda d: d["services"][FRONT]["depends_on"].update(
+        frontend={"condition": "service_healthy"})))
 
 
 def test_a_service_named_like_the_front_is_refused():

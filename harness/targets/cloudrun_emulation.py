@@ -320,9 +320,11 @@ class CloudRunEmulationTarget(Host):
             "sysctls": {"net.ipv4.ip_unprivileged_port_start": 0},
             "healthcheck": {"test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{FRONT_VPC_PORT}"],
                             "interval": "2s", "timeout": "3s", "retries": 30},
-            # Cloud Run routes to a revision once its startup probe passed
-            "depends_on": {s.name: {"condition": "service_healthy" if s.healthcheck else "service_started"}
-                           for s, _ in fronted},
+            # Google's front end exists before any revision and does not wait for one: it starts with the
+            # instances (their aliases must exist; the upstream is resolved per request). Waiting for them to be
+            # healthy deadlocked a service whose health needs another one through its run.app URL (frontend ->
+            # backend: found by `topo gate --target cloudrun-emulation`). Until an instance listens, 502.
+            "depends_on": {s.name: {"condition": "service_started"} for s, _ in fronted},
             "stop_grace_period": f"{STOP_GRACE_SECONDS}s",
             "labels": {"org.topo.project": t.project, "org.topo.cloudrun.front": "emulated",
                        "org.topo.cloudrun.public": ",".join(public),
