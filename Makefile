@@ -33,7 +33,7 @@ graph-deps:
 
 # the committed pictures of the reference topology, one per host
 graphs: venv graph-deps
-	for host in compose aws railway; do $(TOPO) graph --target $$host --format svg -o docs/graphs/$$host.svg; done
+	for host in compose aws railway cloudrun; do $(TOPO) graph --target $$host --format svg -o docs/graphs/$$host.svg; done
 
 images: provision
 	$(TOPO) images build

@@ -262,7 +262,9 @@ def graph(
     Boxes per --target: compose — one Docker network on the developer's machine, published ports on 127.0.0.1;
     aws — the Lightsail pod (one network namespace: localhost), Fargate tasks (Service Connect names), RDS and what
     is outside AWS (placement.aws); railway — one Railway project + environment, SERVICE.railway.internal on the
-    private network, volumes attached, public domains and TCP proxies.
+    private network, volumes attached, public domains and TCP proxies; cloudrun — one box per Cloud Run service
+    with its instance's containers (sidecars share localhost), the hosts off Cloud Run (Cloud SQL, Compute Engine,
+    Memorystore, Firebase) under their private DNS names, and what the rendering refused.
     An edge goes from the service whose env (or command) references another to that service; a provider reached by
     the same variables from every consumer names them in its box (hover an edge in the SVG for its variables).
 

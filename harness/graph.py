@@ -9,7 +9,11 @@ Graphviz's `dot`, which places the boxes, routes the edges around nodes and labe
 - aws: the Lightsail pod (one network namespace: localhost), Fargate tasks (Service Connect names), RDS, and what
   lives outside AWS, from `placement.aws`;
 - railway: one Railway project + environment, each service reached at `<service>.railway.internal`, its volume
-  attached, a public domain (HTTP) or TCP proxy for what the topology publishes.
+  attached, a public domain (HTTP) or TCP proxy for what the topology publishes;
+- cloudrun: one box per Cloud Run service holding its instance's containers (the ingress container and its
+  sidecars share localhost), the hosts off Cloud Run by kind (Cloud SQL, Compute Engine, Memorystore, Firebase)
+  under their private DNS names, and the internet reaching the services with `ingress: all`; what the rendering
+  refused (it does not fit Cloud Run) in a box of its own. Read from the Cloud Run rendering, not re-derived.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from html import escape
 from harness.errors import CommandError, TopoError
 from harness.model import Service, Topology, references
 
-HOSTS = ("compose", "aws", "railway")
+HOSTS = ("compose", "aws", "railway", "cloudrun")
 DOT_HINT = ("install Graphviz (Debian/Ubuntu: apt-get install --no-install-recommends graphviz; `make graph-deps` "
             "does it as root), or use --format mermaid")
 
@@ -110,7 +114,7 @@ def diagram(t: Topology, host: str = "aws") -> Diagram:
     """The host's view of the topology: its boundaries, the services inside them, the edges between them."""
     if host not in HOSTS:
         raise TopoError(f"unknown host '{host}' for a graph; hosts: {', '.join(HOSTS)}")
-    return {"compose": _compose, "aws": _aws, "railway": _railway}[host](t)
+    return {"compose": _compose, "aws": _aws, "railway": _railway, "cloudrun": _cloudrun}[host](t)
 
 
 def _compose(t: Topology) -> Diagram:
@@ -226,6 +230,64 @@ def _railway_public(t: Topology, s: Service) -> tuple[list, list]:
         return [p for p in ports if public[p.name] == "http"], [p for p in ports if public[p.name] != "http"]
     return ([p for p in s.ports if p.publish and p.protocol == "http"],
             [p for p in s.ports if p.publish and p.protocol != "http"])
+
+
+def _cloudrun(t: Topology) -> Diagram:
+    from harness.targets.cloudrun import CloudRunTarget, private_host, url_host
+
+    data = CloudRunTarget().render(t).data["cloudrun"]  # what the rendering placed, after its own rules
+    nodes: dict[str, Node] = {}
+    runs: list[Box] = []
+    public: list[tuple[Service, str]] = []
+    for name, doc in data["services"].items():
+        spec = doc["spec"]["template"]["spec"]
+        notes = doc["spec"]["template"]["metadata"]["annotations"]
+        containers = [c["name"] for c in spec["containers"]]
+        port = spec["containers"][0]["ports"][0]["containerPort"]
+        detail = (f"instances {notes.get('autoscaling.knative.dev/minScale', '0')}–"
+                  f"{notes.get('autoscaling.knative.dev/maxScale', '100')} · concurrency {spec.get('containerConcurrency')}"
+                  f" · timeout {spec.get('timeoutSeconds')} s · "
+                  + ("CPU always allocated" if notes.get("run.googleapis.com/cpu-throttling") == "false"
+                     else "CPU only during requests"))
+        box = Box(f"run_{name}", f"Cloud Run service {name} (one instance: localhost shared)", detail)
+        for c in containers:
+            svc = t.service(c)
+            where = f"{url_host(t, svc)} → :{port}" if c == name else f"sidecar: localhost {_ports(svc)}"
+            nodes[f"svc_{c}"] = _service_node(svc, where)
+            box.nodes.append(f"svc_{c}")
+        runs.append(box)
+        ingress = doc["metadata"].get("annotations", {}).get("run.googleapis.com/ingress", "")
+        if ingress == "all":
+            public.append((t.service(name), url_host(t, t.service(name))))
+    kinds: dict[str, Box] = {}
+    for name, off in data["off_cloud_run"].items():
+        kind = off["host"]
+        if kind not in kinds:
+            kinds[kind] = Box(f"off_{kind.replace('-', '_')}", {"cloud-sql": "Cloud SQL", "compute-engine":
+                              "Compute Engine VMs", "memorystore": "Memorystore", "firebase": "Firebase"}.get(kind, kind),
+                              "reached over Direct VPC egress" if kind != "firebase" else "Google's own service")
+        svc = t.service(name)
+        nodes[f"svc_{name}"] = _service_node(svc, f"{private_host(t, svc)}: {_ports(svc)}")
+        kinds[kind].nodes.append(f"svc_{name}")
+    left = [s for s in t.services if f"svc_{s.name}" not in nodes]
+    vpc = [b for k, b in kinds.items() if k != "firebase"]
+    top = [Box("gcp", f"Google Cloud project {t.cloudrun.project or t.project} · {t.cloudrun.region}",
+               f"VPC {t.cloudrun.network}/{t.cloudrun.subnetwork} (Direct VPC egress); "
+               f"private DNS {t.cloudrun.private_dns or (t.cloudrun.project or t.project) + '.internal'}",
+               boxes=runs + vpc)]
+    top += [kinds["firebase"]] if "firebase" in kinds else []
+    if left:
+        top.append(Box("refused", "Not on Cloud Run (the rendering refused it: see `topo render` notes)",
+                       nodes=[f"svc_{s.name}" for s in left]))
+        for s in left:
+            nodes[f"svc_{s.name}"] = _service_node(s, "not rendered")
+    out = _env_edges(t)
+    if public:
+        nodes["internet"] = Node("internet", "internet", ("HTTPS",), "outside")
+        for s, host in public:
+            out.append(Edge("internet", f"svc_{s.name}", f"https://{host}", "ingress"))
+    above = [("internet", runs[0].id)] if public and runs else []
+    return Diagram("cloudrun", f"{t.project} on Cloud Run", nodes, top, out, above)
 
 
 # ---- Mermaid -----------------------------------------------------------------------------------------------------
