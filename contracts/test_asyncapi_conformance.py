@@ -17,14 +17,13 @@ import jsonschema
 import pytest
 import yaml
 
-from contracts.support import kafka_conf, unique
+from contracts.support import PROBE_HEADER, kafka_conf, unique
 
 pytestmark = pytest.mark.services("redpanda", "daemon", "firebase")
 RUN_LAST = True  # contracts/conftest.py runs this module after every other one
 
 SPEC = "deploy/asyncapi.yaml"
 KEY_FIELD = "x-envelope-field"  # harness/asyncapi.py: the envelope field a message key equals
-PROBE_HEADER = "topo-contract-probe"  # a contract's deliberate non-envelope message (contracts/test_kafka_acls.py)
 
 
 def check_messages_conform(spec: dict, messages: Iterable[tuple]) -> list[str]:

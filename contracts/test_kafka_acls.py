@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from contracts.support import kafka_conf
-from contracts.test_asyncapi_conformance import PROBE_HEADER
+from contracts.support import PROBE_HEADER, kafka_conf
 
 pytestmark = pytest.mark.services("redpanda")
 

@@ -8,6 +8,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = ROOT / "tests" / "golden" / "minimal" / "topology.yaml"
+TOPOLOGY = (ROOT / "topology.yaml").read_text()
+
+
+def edited(*edits: tuple[str, str]) -> str:
+    """The reference topology's text with each (old, new) replaced; old must occur exactly once."""
+    text = TOPOLOGY
+    for old, new in edits:
+        assert text.count(old) == 1, f"the reference topology no longer has exactly one {old!r}"
+        text = text.replace(old, new)
+    return text
 
 
 @pytest.fixture

@@ -22,23 +22,15 @@ from harness.render import drift
 from harness.targets import UNREPRESENTABLE, TARGETS
 from harness.targets.aws import AwsTarget
 from harness.targets.cloudrun import DEPLOY_DIR, CloudRunTarget, to_v2
+from tests.conftest import TOPOLOGY, edited
 
 ROOT = Path(__file__).resolve().parent.parent
-TOPOLOGY = (ROOT / "topology.yaml").read_text()
 
 
 @functools.lru_cache(maxsize=None)
 def render(text: str = TOPOLOGY):
     topology, _ = load_text(text)
     return topology, CloudRunTarget().render(topology)
-
-
-def edited(*edits: tuple[str, str]) -> str:
-    text = TOPOLOGY
-    for old, new in edits:
-        assert text.count(old) == 1, f"the reference topology no longer has exactly one {old!r}"
-        text = text.replace(old, new)
-    return text
 
 
 def errors(r) -> list:

@@ -22,10 +22,10 @@ from harness.errors import RenderError, TopologyError
 from harness.loader import load, load_text
 from harness.render import drift, write
 from harness.targets.railway import IAC_FILE, RailwayTarget
+from tests.conftest import TOPOLOGY, edited
 
 ROOT = Path(__file__).resolve().parent.parent
 IAC_DIR = ROOT / "tests" / "railway-iac"
-TOPOLOGY = (ROOT / "topology.yaml").read_text()
 NODE_TIMEOUT_S = 120
 
 
@@ -34,14 +34,6 @@ def render(text: str = TOPOLOGY):
     """(topology, rendering) of a topology text; cached — callers copy what they change."""
     topology, _ = load_text(text)
     return topology, RailwayTarget().render(topology)
-
-
-def edited(*edits: tuple[str, str]) -> str:
-    text = TOPOLOGY
-    for old, new in edits:
-        assert text.count(old) == 1, f"the reference topology no longer has exactly one {old!r}"
-        text = text.replace(old, new)
-    return text
 
 
 def errors(rendering) -> list[str]:
