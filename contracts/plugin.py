@@ -38,8 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="profile of topology.yaml `profiles:` applied to the stack (env TOPO_PROFILE; default none)")
     group.addoption("--attach", default=None, metavar="PROJECT",
                     help="run on the stack PROJECT that already runs on --target (`topo up -p PROJECT`, a kept "
-                         "ephemeral stack, TO after `topo migrate`) instead of bringing one up; it is left running "
-                         "(env TOPO_ATTACH)")
+                         "ephemeral stack, TO after `topo migrate`) instead of bringing one up; it is left running")
 
 
 def resolve_target(config: pytest.Config) -> tuple[str, str]:
@@ -71,12 +70,13 @@ def contract_target(pytestconfig) -> str:
 
 @pytest.fixture(scope="session")
 def contract_env(request, pytestconfig, contract_target, topo_file, topo_profile):
-    """(stack or None, Endpoints), up once per session (harness.testing.start) and always torn down."""
+    """(stack or None, Endpoints), up once per session (harness.testing.start) and torn down after it; with
+    --attach PROJECT the running stack (harness.testing.attach), left running."""
     from harness.testing import attach, start
 
     t0 = time.monotonic()
     profile = pytestconfig.getoption("--profile") or topo_profile
-    attached = pytestconfig.getoption("--attach") or os.environ.get("TOPO_ATTACH") or ""
+    attached = pytestconfig.getoption("--attach") or ""
     from harness.errors import TopoError
 
     env, why = None, ""
@@ -117,7 +117,10 @@ def contract_env(request, pytestconfig, contract_target, topo_file, topo_profile
         t1 = time.monotonic()
         if attached:
             if request.session.testsfailed:
-                print(f"topo: logs of {attached} kept in {env.keep_logs()}")
+                try:
+                    print(f"topo: logs of {attached} kept in {env.keep_logs()}")
+                except Exception as exc:  # noqa: BLE001 — keeping logs must not hide the contracts' own failure
+                    print(f"topo: could not keep the logs of {attached}: {exc}")
         else:
             env.close(failed=request.session.testsfailed > 0)  # a failed contract keeps every service's logs
         pytestconfig._topo_timings["teardown_s"] = round(time.monotonic() - t1, 1)

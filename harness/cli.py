@@ -253,7 +253,7 @@ def cost(
 def graph(
     file: Path = FileOpt,
     target: str = typer.Option("aws", "--target", "--host",
-                               help="whose boundaries to draw: compose, aws or railway"),
+                               help="whose boundaries to draw: compose, aws, railway or cloudrun"),
     fmt: str = typer.Option("mermaid", "--format", help="mermaid (text for GitHub Markdown) or svg (needs Graphviz)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
 ) -> None:
@@ -702,6 +702,10 @@ def gate(
     from harness.cost import summary
 
     t0 = time.monotonic()
+    if attach and profile is not None:
+        err.print("--attach runs on the stack as it was brought up; --profile cannot change it (bring it up with "
+                  "`topo up --profile NAME -p PROJECT` instead)", markup=False)
+        raise typer.Exit(2)
     if attach and target.startswith("endpoints:"):
         err.print("--attach names a stack of a runnable host; endpoints:FILE is already a running environment",
                   markup=False)
@@ -907,6 +911,8 @@ def migrate(
             report["contracts"] = m.run_contracts(file, dst, contract_events, report_dir, say)
             report["seconds"]["contracts_on_to"] = report["contracts"]["seconds"]
             report["verdict"] = m.verdict(report)
+        else:
+            report["contracts"] = dict(m.NOT_RUN)
         summary = m.summary(report)
     js, txt = m.write_report(report, report_dir)
     if as_json:

@@ -271,10 +271,11 @@ def _cloudrun(t: Topology) -> Diagram:
         kinds[kind].nodes.append(f"svc_{name}")
     left = [s for s in t.services if f"svc_{s.name}" not in nodes]
     vpc = [b for k, b in kinds.items() if k != "firebase"]
+    defaults = "" if t.cloudrun.declared else " (defaults: the topology has no `cloudrun:` block)"
     top = [Box("gcp", f"Google Cloud project {t.cloudrun.project or t.project} · {t.cloudrun.region}",
                f"VPC {t.cloudrun.network}/{t.cloudrun.subnetwork} (Direct VPC egress); "
-               f"private DNS {t.cloudrun.private_dns or (t.cloudrun.project or t.project) + '.internal'}",
-               boxes=runs + vpc)]
+               f"private DNS {t.cloudrun.private_dns or (t.cloudrun.project or t.project) + '.internal'}{defaults}",
+               boxes=runs + vpc)] if runs or vpc else []
     top += [kinds["firebase"]] if "firebase" in kinds else []
     if left:
         top.append(Box("refused", "Not on Cloud Run (the rendering refused it: see `topo render` notes)",
@@ -286,7 +287,7 @@ def _cloudrun(t: Topology) -> Diagram:
         nodes["internet"] = Node("internet", "internet", ("HTTPS",), "outside")
         for s, host in public:
             out.append(Edge("internet", f"svc_{s.name}", f"https://{host}", "ingress"))
-    above = [("internet", runs[0].id)] if public and runs else []
+    above = [("internet", f"run_{public[0][0].name}")] if public else []
     return Diagram("cloudrun", f"{t.project} on Cloud Run", nodes, top, out, above)
 
 

@@ -199,7 +199,7 @@ def verdict(report: dict) -> dict:
                             f"{c['overlap']}: TO should grow by {c['expected']}, grew by {c['to_grew']} "
                             f"({c['to_before']} → {c['to_after']})")
     contracts = report.get("contracts")
-    if contracts and not contracts["ok"]:
+    if contracts and contracts.get("ran") is not False and not contracts["ok"]:
         evidence.append(f"the contracts on TO did not pass ({contracts['verdict']}): {contracts['violated']} violated"
                         f" of {contracts['total']}, {contracts['skipped']} skipped"
                         + (f": {', '.join(contracts['failed'][:EXAMPLES])}" if contracts.get("failed") else "")
@@ -240,7 +240,10 @@ def render(report: dict) -> str:
             mark(c["ok"])]
            for c in report.get("firestore", [])])
     c = report.get("contracts")
-    if c:
+    if c and c.get("ran") is False:
+        lines.append("")
+        lines.append(f"contracts on TO: not run ({c['why']})")
+    elif c:
         lines.append("")
         lines.append(f"contracts on TO (`topo gate --attach`, {c['events']} events per fault contract): {c['verdict']}"
                      f", {c['total'] - c['violated'] - c['skipped']} passed, {c['violated']} violated, {c['skipped']} "
@@ -819,36 +822,49 @@ def migrate(src, dst, say: Say = print, timeout: float = 180.0) -> dict:
     return report
 
 
-def run_contracts(topology_file, env, events: int, report_dir: Path, say: Say) -> dict:
+def run_contracts(topology_file, env, events: int, report_dir: Path, say: Say, timeout: float = 3600.0) -> dict:
     """The contract gate on TO after the switch (`topo gate --target TO --attach PROJECT`): TO must keep every
-    promise FROM kept. Returns what report["contracts"] holds; the verdict counts a failed gate as a failure."""
+    promise FROM kept. Returns what report["contracts"] holds: ok only when every contract ran and held (a PARTIAL
+    gate is not a pass). The gate's output goes to REPORT_DIR/migrate-contracts-PROJECT/gate.log as it runs."""
     import sys
 
     folder = report_dir / f"migrate-contracts-{env.project}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "contracts.json").unlink(missing_ok=True)  # never judge this gate by an earlier one's report
+    log_file = folder / "gate.log"
     cmd = [sys.executable, "-m", "harness.cli", "gate", "--file", str(Path(topology_file).resolve()), "--target",
            env.target, "--attach", env.project, "--events", str(events), "--report-dir", str(folder),
-           "--skip-render-check"]
+           "--skip-render-check", "--allow-partial"]
     say(f"contracts on TO: topo gate --target {env.target} --attach {env.project} --events {events} "
-        f"(report in {folder})")
+        f"(progress in {log_file})")
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    base = {"events": events, "report": str(folder / "contracts.md"), "log": str(log_file), "failed": [],
+            "total": 0, "violated": 0, "skipped": 0}
+    with open(log_file, "w") as out:
+        try:
+            code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            code = None
     seconds = round(time.monotonic() - t0, 1)
+    tail = "\n".join(log_file.read_text(errors="replace").strip().splitlines()[-15:])
     try:
         data = json.loads((folder / "contracts.json").read_text())
     except (OSError, json.JSONDecodeError):
         data = None
-    if data is None:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        say(f"  the gate wrote no report (exit {proc.returncode}):\n{tail}")
-        return {"ok": False, "verdict": "FAILED (no report)", "total": 0, "violated": 0, "skipped": 0, "failed": [],
-                "events": events, "seconds": seconds, "report": str(folder), "exit": proc.returncode}
+    if code is None or data is None:
+        why = f"timed out after {timeout:.0f} s" if code is None else f"wrote no report (exit {code})"
+        say(f"  the gate on TO {why}; its last lines:\n{tail}")
+        return {**base, "ok": False, "verdict": f"FAILED ({why})", "seconds": seconds, "exit": code, "tail": tail}
     failed = [f"{c['area']}::{c['name']}" for c in data["contracts"] if c["verdict"] == "FAIL"]
-    verdict_word = "FAILED" if proc.returncode else ("PARTIAL" if data.get("skipped") else "PASS")
-    say(f"  contracts on TO: {verdict_word}: {data['total'] - data['violated'] - data.get('skipped', 0)} passed, "
-        f"{data['violated']} violated, {data.get('skipped', 0)} skipped in {seconds} s")
-    return {"ok": proc.returncode == 0, "verdict": verdict_word, "total": data["total"], "violated": data["violated"],
-            "skipped": data.get("skipped", 0), "failed": failed, "events": events, "seconds": seconds,
-            "report": str(folder / "contracts.md"), "exit": proc.returncode}
+    skipped = data.get("skipped", 0)
+    word = "FAILED" if code or data["violated"] else ("PARTIAL" if skipped else "PASS")
+    say(f"  contracts on TO: {word}: {data['total'] - data['violated'] - skipped} passed, {data['violated']} "
+        f"violated, {skipped} skipped in {seconds} s")
+    return {**base, "ok": word == "PASS", "verdict": word, "total": data["total"], "violated": data["violated"],
+            "skipped": skipped, "failed": failed, "seconds": seconds, "exit": code}
+
+
+NOT_RUN = {"ran": False, "why": "--no-contracts"}
 
 
 def write_report(report: dict, folder: Path) -> tuple[Path, Path]:
@@ -965,9 +981,10 @@ def summary(report: dict, loaded: Load | None = None) -> dict:
     out = {"ok": report["verdict"]["ok"], "messages_copied": moved, "rows_copied": rows,
            "messages_per_s": round(moved / s["topics"], 1) if s.get("topics") else None,
            "copy_s": round(copy_s, 2), "write_downtime_s": s.get("write_downtime"), "total_s": s.get("total")}
-    if report.get("contracts"):
-        out["contracts_on_to"] = {k: report["contracts"][k] for k in ("verdict", "total", "violated", "skipped",
-                                                                       "seconds")}
+    c = report.get("contracts")
+    if c:
+        out["contracts_on_to"] = ({"verdict": "not run"} if c.get("ran") is False else
+                                  {k: c[k] for k in ("verdict", "total", "violated", "skipped", "seconds")})
     if loaded is not None:
         out["loaded"] = asdict(loaded)
         out["events_per_s_moved"] = round((loaded.ingested + loaded.actions) / s["write_downtime"], 1) \
@@ -1030,6 +1047,8 @@ def rehearse(topology_file, source: str, target: str, events: int, say: Say = pr
             report["contracts"] = run_contracts(topology_file, b, contract_events, report_dir, say)
             report["seconds"]["contracts_on_to"] = report["contracts"]["seconds"]
             report["verdict"] = verdict(report)
+        else:
+            report["contracts"] = dict(NOT_RUN)
         failed = not report["verdict"]["ok"]
         return report, summary(report, loaded)
     finally:

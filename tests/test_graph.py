@@ -301,6 +301,16 @@ def test_cloudrun_a_sidecar_made_a_service_is_drawn_as_its_own_instance(topology
     assert_drawn_in(variant, "workers", run_box("daemon"))
 
 
+def test_cloudrun_without_its_block_says_the_values_are_defaults():
+    from harness.loader import load
+
+    t, _ = load(ROOT / "tests" / "golden" / "minimal" / "topology.yaml")
+    d = graph.diagram(t, "cloudrun")
+    gcp = next(b for b in d.boxes if b.id == "gcp")
+    assert "defaults: the topology has no `cloudrun:` block" in gcp.detail
+    assert all(b.nodes or b.boxes for b in d.boxes), "an empty box is drawn"
+
+
 def test_cloudrun_what_the_rendering_refuses_is_drawn_apart(topology):
     """redpanda placed on Cloud Run (a volume, TCP only): the rendering refuses it, and so does the picture."""
     d = graph.diagram(cloudrun_placed(topology, "redpanda", host=""), "cloudrun")

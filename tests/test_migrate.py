@@ -280,3 +280,73 @@ def test_attach_refuses_an_unknown_target():
 
     with pytest.raises(m.TopoError, match="unknown target 'heroku'"):
         attach(ROOT / "topology.yaml", target="heroku", project="deml-x")
+
+
+# ---- the gate on TO and attaching to a running stack (fakes instead of Docker) -----------------------------------
+
+
+def fake_gate(monkeypatch, folder_data: dict | None, code: int = 0):
+    """subprocess.run of `topo gate` replaced: writes contracts.json (or nothing) into --report-dir, exits `code`."""
+    def run(cmd, stdout=None, stderr=None, timeout=None):
+        folder = Path(cmd[cmd.index("--report-dir") + 1])
+        assert "--allow-partial" in cmd and "--attach" in cmd
+        if stdout is not None:
+            stdout.write(b"gate output\n" if "b" in getattr(stdout, "mode", "") else "gate output\n")
+        if folder_data is not None:
+            (folder / "contracts.json").write_text(json.dumps(folder_data))
+        return SimpleNamespace(returncode=code)
+    monkeypatch.setattr(m.subprocess, "run", run)
+
+
+def contracts_json(violated=0, skipped=0, total=52):
+    rows = [{"area": "outbox", "name": f"c{i}", "verdict": "FAIL" if i < violated else
+             ("SKIP" if i < violated + skipped else "PASS")} for i in range(total)]
+    return {"total": total, "violated": violated, "skipped": skipped, "contracts": rows}
+
+
+TO = SimpleNamespace(project="deml-mig-to-x", target="aws-emulation")
+
+
+@pytest.mark.parametrize("data, code, word, ok", [
+    (contracts_json(), 0, "PASS", True),
+    (contracts_json(skipped=3), 0, "PARTIAL", False),  # --allow-partial: exit 0, still not a pass
+    (contracts_json(violated=1), 1, "FAILED", False),
+    (None, 1, "FAILED (wrote no report (exit 1))", False),
+])
+def test_the_gate_on_to_is_judged_by_its_report(monkeypatch, tmp_path, data, code, word, ok):
+    fake_gate(monkeypatch, data, code)
+    c = m.run_contracts(ROOT / "topology.yaml", TO, 200, tmp_path, lambda _line: None)
+    assert (c["verdict"], c["ok"]) == (word, ok)
+    r = report(contracts=c)
+    assert r["verdict"]["ok"] is ok
+
+
+def test_an_earlier_gates_report_is_never_read(monkeypatch, tmp_path):
+    folder = tmp_path / f"migrate-contracts-{TO.project}"
+    folder.mkdir()
+    (folder / "contracts.json").write_text(json.dumps(contracts_json()))  # a passing report of an earlier run
+    fake_gate(monkeypatch, None, 1)  # this run stops before writing one
+    assert m.run_contracts(ROOT / "topology.yaml", TO, 200, tmp_path, lambda _line: None)["ok"] is False
+
+
+def test_a_report_without_contracts_says_so():
+    r = report(contracts=dict(m.NOT_RUN), topics_copy={"messages": 1}, seconds={"topics": 1.0, "write_downtime": 2.0})
+    assert r["verdict"]["ok"] and "contracts on TO: not run (--no-contracts)" in m.render(r)
+    assert m.summary(r)["contracts_on_to"] == {"verdict": "not run"}
+
+
+def test_attach_refuses_a_stack_of_another_host(monkeypatch):
+    """A project running railway-emulation's file is not attached as aws-emulation (its ports and files differ)."""
+    from harness.testing import stack as st
+
+    monkeypatch.setattr(st, "running_compose_files", lambda project: [str(ROOT / "compose" / "railway-emulation.yml")])
+    with pytest.raises(m.TopoError, match="does not run aws-emulation's compose file.*pass --target railway-emulation"):
+        st.attach(ROOT / "topology.yaml", target="aws-emulation", project="deml-x")
+    monkeypatch.setattr(st, "running_compose_files", lambda project: [])
+    with pytest.raises(m.TopoError, match="no running stack 'deml-x'"):
+        st.attach(ROOT / "topology.yaml", target="aws-emulation", project="deml-x")
+
+
+def test_gate_attach_refuses_an_explicit_profile(run_cli):
+    code, _out, err = run_cli("gate", "--target", "aws-emulation", "--attach", "deml-x", "--profile", "gate")
+    assert code == 2 and "--profile cannot change it" in err

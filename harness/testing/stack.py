@@ -234,26 +234,44 @@ def start(topology: str | Path = "topology.yaml", *, target: str = "compose", se
 
 
 def attach(topology: str | Path = "topology.yaml", *, target: str = "compose", project: str) -> Environment:
-    """An Environment for a stack that already runs, left running by `close()`'s caller's choice: an ephemeral one
-    (its file under .topo/stacks/PROJECT/, ports shifted: the offset is read from its running containers' published
-    ports) or one brought up by `topo up -p PROJECT`. Raises TopoError naming how to bring it up when none runs."""
+    """An Environment for a stack that already runs (the caller decides whether to close it): an ephemeral one (its
+    file under .topo/stacks/PROJECT/) or one brought up by `topo up -p PROJECT`. The ports are found from the running
+    containers (an ephemeral stack shifts them). Raises TopoError when no such stack runs, or when it runs from
+    another host's compose file (naming the host it runs on); the topology is read as written (no profile, every
+    service)."""
     from harness.runtime.stack import Stack
-    from harness.targets import RUNNABLE
+    from harness.targets import RUNNABLE, host
 
     if target not in RUNNABLE:
         raise TopoError(f"unknown target {target!r}: use one of {', '.join(RUNNABLE)}")
     t = load_topology(topology)
     root = Path(t.file).resolve().parent
+    files = running_compose_files(project)
+    if not files:
+        raise TopoError(f"no running stack {project!r}: bring it up with `topo up --target {target} -p {project}` "
+                        "(or keep an ephemeral one with --keep) and name that project")
     ephemeral = root / ".topo" / "stacks" / project / f"{target}.yml"
-    if ephemeral.exists():
-        probe = Stack(t, root, project, 0, ephemeral=True, target=target)
-        env = prepare(t, target=target, project=project, port_offset=running_offset(probe))
-    else:
-        env = Environment(endpoints=None, target=target, stack=Stack(t, root, project, target=target), topology=t)
-    if not any(r.get("State") == "running" for r in env.stack.compose.ps()):
-        raise TopoError(f"no running stack {project!r} on {target}: bring it up with `topo up --target {target} "
-                        f"-p {project}` (or keep an ephemeral one with --keep) and name that project")
+    mine = ephemeral if ephemeral.exists() else root / host(target).file
+    if mine.resolve() not in {Path(f).resolve() for f in files}:
+        runs = sorted({Path(f).stem for f in files if not Path(f).name.startswith("override")})
+        named = {Path(h.file).stem: n for n, h in ((n, host(n)) for n in RUNNABLE)}
+        hosts = [named.get(r, r) for r in runs]
+        raise TopoError(f"the stack {project!r} does not run {target}'s compose file ({mine}); it runs "
+                        f"{', '.join(files)}" + (f": pass --target {hosts[0]}" if hosts else ""))
+    probe = Stack(t, root, project, 0, ephemeral=ephemeral.exists(), target=target)
+    env = prepare(t, target=target, project=project, port_offset=running_offset(probe))
+    if not ephemeral.exists():  # a `topo up` stack: its committed file, not a file of its own
+        env.stack = Stack(t, root, project, env.stack.port_offset, target=target)
     return env.attach()
+
+
+def running_compose_files(project: str) -> list[str]:
+    """The compose files the running containers of a project were started from (Compose's config_files label)."""
+    from harness.runtime.docker import run
+
+    out = run(["docker", "ps", "--filter", f"label=com.docker.compose.project={project}", "--format",
+               '{{.Label "com.docker.compose.project.config_files"}}'], check=False).stdout or ""
+    return sorted({f.strip() for line in out.splitlines() for f in line.split(",") if f.strip()})
 
 
 def running_offset(stack) -> int:
